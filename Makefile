@@ -1,0 +1,63 @@
+# Curation Commons: the verbs a newcomer needs. Quick start: `make demo`, `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+
+.PHONY: demo test test-unit test-integration lint typecheck contracts bench brownie brownie-smoke slither clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NPM_STAMP)
+
+demo: $(STAMP)
+	$(BIN)/curation demo
+
+contracts: $(STAMP) $(NPM_STAMP)
+	$(BIN)/python -m backend.chain.compiler
+
+lint: $(STAMP) $(NPM_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: $(STAMP) $(NPM_STAMP) lint
+	$(BIN)/pytest -q
+
+bench: $(STAMP) $(NPM_STAMP)
+	$(BIN)/python -m benchmarks.gas_registry
+	$(BIN)/python -m benchmarks.gas
+	$(BIN)/python -m benchmarks.ipfs
+	$(BIN)/python -m benchmarks.weights
+
+# Optional brownie workflow in its own virtualenv (it pins web3 7.16 and ~80 exact versions).
+BROWNIE_STAMP := .venv-brownie/.installed
+$(BROWNIE_STAMP): $(NPM_STAMP)
+	$(PY) -m venv .venv-brownie
+	.venv-brownie/bin/pip install -q --upgrade pip
+	.venv-brownie/bin/pip install -q eth-brownie==1.22.2
+	mkdir -p build/brownie $(HOME)/.solcx
+	ln -sf $(CURDIR)/scripts/solc $(HOME)/.solcx/solc-v0.8.28
+	.venv-brownie/bin/brownie networks delete hardhat-local >/dev/null 2>&1 || true
+	.venv-brownie/bin/brownie networks add Development hardhat-local cmd="npx hardhat node" host=http://127.0.0.1 port=8545 >/dev/null
+	touch $(BROWNIE_STAMP)
+
+brownie: $(BROWNIE_STAMP)
+	@echo "brownie ready: .venv-brownie/bin/brownie compile; .venv-brownie/bin/brownie run scripts/deploy.py --network hardhat-local"
+
+brownie-smoke: $(BROWNIE_STAMP)
+	scripts/brownie-smoke.sh
+
+clean:
+	rm -rf $(VENV) node_modules build *.egg-info .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Curation Commons backend: chain access, IPFS, index, API and CLI (all I/O lives here)."""

@@ -1,0 +1,1 @@
+"""Chain access: compiled artifacts, connection, deployment and typed contract wrappers (the only web3 user)."""

@@ -1,0 +1,241 @@
+"""Typed contract wrappers: send with explicit gas, wait for the receipt, turn reverts into clear errors."""
+
+from __future__ import annotations
+
+import ast
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, TypeVar
+
+from eth_abi import decode as abi_decode
+from eth_utils import keccak, to_checksum_address
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.contract import Contract
+from web3.exceptions import ContractLogicError, ContractPanicError, TimeExhausted, Web3RPCError
+
+from backend.chain.accounts import Signer
+from backend.chain.artifacts import abi_type, error_index, load_artifact
+from backend.errors import ChainError, ContractRevert
+
+try:  # the embedded chain raises its own exception type for reverted transactions
+    from eth_tester.exceptions import TransactionFailed as _TESTER_FAILED
+except ImportError:  # pragma: no cover - eth-tester is a dependency, but keep RPC-only installs working
+    _TESTER_FAILED = ChainError  # type: ignore[misc,assignment]
+
+__all__ = ["DEFAULT_GAS", "ContractClient", "Receipt", "decode_revert", "deploy_contract"]
+
+#: Gas limit sent with every transaction unless a call says otherwise: explicit gas avoids a slow
+#: eth_estimateGas round trip; only gas used is charged.
+DEFAULT_GAS = 8_000_000
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a mined transaction left: hash, block, gas and the decoded events of the called contract."""
+
+    tx_hash: str
+    block_number: int
+    gas_used: int
+    events: tuple[tuple[str, dict[str, Any]], ...]
+
+    def event(self, name: str) -> dict[str, Any]:
+        """Arguments of the first event called `name` (ChainError when the transaction emitted none)."""
+        for ev_name, args in self.events:
+            if ev_name == name:
+                return args
+        raise ChainError(f"transaction {self.tx_hash} emitted no {name} event")
+
+    def all(self, name: str) -> list[dict[str, Any]]:
+        return [args for ev_name, args in self.events if ev_name == name]
+
+
+def _revert_data(exc: BaseException) -> bytes | None:
+    # eth-tester re-raises TransactionFailed with the raw revert bytes only on the exception it wraps.
+    seen: BaseException | None = exc.__context__
+    while seen is not None:
+        first = seen.args[0] if seen.args else None
+        if isinstance(first, BaseException) and first.args:
+            first = first.args[0]
+        if isinstance(first, bytes | bytearray):
+            return bytes(first)
+        if isinstance(first, str) and first[:2] in ("b'", 'b"'):  # eth-tester stringifies the bytes
+            try:
+                raw = ast.literal_eval(first)
+            except (ValueError, SyntaxError):
+                raw = None
+            if isinstance(raw, bytes):
+                return raw
+        seen = seen.__context__
+    data: Any = getattr(exc, "data", None)
+    if isinstance(data, dict):
+        data = data.get("data")
+    if data is None and exc.args:
+        for arg in exc.args:
+            if isinstance(arg, str) and arg.startswith("0x"):
+                data = arg
+            elif isinstance(arg, dict) and isinstance(arg.get("data"), str):
+                data = arg["data"]
+    if isinstance(data, str) and data.startswith("0x"):
+        return bytes(HexBytes(data))
+    if isinstance(data, bytes | bytearray):
+        return bytes(data)
+    return None
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bytes | bytearray):
+        return "0x" + bytes(value).hex()
+    return str(value)
+
+
+def decode_revert(exc: BaseException, where: str) -> ContractRevert:
+    """Map a web3 revert to ContractRevert whose message names the custom error, its values and meaning."""
+    data = _revert_data(exc)
+    if data and len(data) >= 4:
+        spec = error_index().get(data[:4])
+        if spec is not None:
+            types = [p["type"] for p in spec.inputs]
+            try:
+                values = abi_decode(types, data[4:]) if types else ()
+            except Exception:  # malformed payload: still name the error
+                values = ()
+            shown = ", ".join(f"{p['name'] or '_'}={_fmt(v)}" for p, v in zip(spec.inputs, values, strict=False))
+            why = f": {spec.notice}" if spec.notice else ""
+            return ContractRevert(f"{where} reverted with {spec.name}({shown}){why}", spec.name, tuple(values))
+        if data[:4] == bytes.fromhex("08c379a0"):
+            (reason,) = abi_decode(["string"], data[4:])
+            return ContractRevert(f"{where} reverted: {reason}", "Error", (reason,))
+    if isinstance(exc, ContractPanicError):
+        return ContractRevert(f"{where} panicked: {exc}", "Panic")
+    message = getattr(exc, "message", None) or str(exc)
+    return ContractRevert(f"{where} reverted: {message}")
+
+
+@contextmanager
+def _guard(where: str) -> Iterator[None]:
+    try:
+        yield
+    except ContractLogicError as exc:
+        raise decode_revert(exc, where) from None
+    except Web3RPCError as exc:
+        if _revert_data(exc):
+            raise decode_revert(exc, where) from None
+        raise ChainError(f"{where}: the node refused the call: {exc}") from None
+    except _TESTER_FAILED as exc:
+        raise decode_revert(exc, where) from None
+    except TimeExhausted:
+        raise ChainError(f"{where}: no receipt in time; the transaction may still be pending") from None
+    except (ConnectionError, OSError) as exc:
+        raise ChainError(f"{where}: the node does not answer ({exc})") from None
+
+
+def _send(w3: Web3, signer: Signer, tx: dict[str, Any], where: str) -> Any:
+    """Send `tx` (already carrying `to`/`data`) from `signer` and return the receipt."""
+    tx = {**tx, "from": signer.address}
+    tx.setdefault("gas", DEFAULT_GAS)
+    with _guard(where):
+        if signer.local is None:
+            tx_hash = w3.eth.send_transaction(tx)  # type: ignore[arg-type]
+        else:
+            tx.setdefault("nonce", w3.eth.get_transaction_count(signer.address, "pending"))
+            tx.setdefault("chainId", w3.eth.chain_id)
+            if "gasPrice" not in tx and "maxFeePerGas" not in tx:
+                tx["gasPrice"] = w3.eth.gas_price
+            signed = signer.local.sign_transaction(tx)
+            tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+        receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
+    if receipt["status"] != 1:
+        # Mined but failed (a node without automine checks): replay as a call to learn why.
+        replay = {k: v for k, v in tx.items() if k in ("from", "to", "data", "value", "gas")}
+        with _guard(where):
+            w3.eth.call(replay, receipt["blockNumber"] - 1)  # type: ignore[arg-type]
+        raise ContractRevert(f"{where} failed in block {receipt['blockNumber']} (status 0)")
+    return receipt
+
+
+def deploy_contract(w3: Web3, signer: Signer, name: str, *args: Any, gas: int = DEFAULT_GAS) -> Contract:
+    """Deploy the shipped artifact `name` with constructor `args`; returns the bound contract."""
+    art = load_artifact(name)
+    factory = w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
+    where = f"deploy {name}"
+    with _guard(where):
+        tx = factory.constructor(*args).build_transaction({"from": signer.address, "gas": gas, "nonce": 0})
+    tx.pop("nonce")
+    tx.pop("to", None)
+    receipt = _send(w3, signer, dict(tx), where)
+    return w3.eth.contract(address=receipt["contractAddress"], abi=art.abi)
+
+
+class ContractClient:
+    """Base of the typed wrappers: one deployed contract, one default signer."""
+
+    artifact: str = ""
+
+    def __init__(self, w3: Web3, address: str, signer: Signer | None = None) -> None:
+        self.w3 = w3
+        self.address = to_checksum_address(address)
+        self.contract = w3.eth.contract(address=self.address, abi=load_artifact(self.artifact).abi)
+        self.signer = signer
+
+    def with_signer(self: T, signer: Signer) -> T:
+        """A copy of this wrapper that sends from `signer`."""
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)  # type: ignore[attr-defined]
+        clone.signer = signer  # type: ignore[attr-defined]
+        return clone
+
+    def _call(self, fn: str, *args: Any, block: int | str = "latest") -> Any:
+        with _guard(f"{self.artifact}.{fn}"):
+            return getattr(self.contract.functions, fn)(*args).call(block_identifier=block)
+
+    def _transact(self, fn: str, *args: Any, gas: int | None = None, signer: Signer | None = None) -> Receipt:
+        who = signer or self.signer
+        if who is None:
+            raise ChainError(f"{self.artifact}.{fn} needs a signer: pass one or use with_signer()")
+        where = f"{self.artifact}.{fn}"
+        with _guard(where):
+            data = self.contract.encode_abi(fn, args=list(args))
+        receipt = _send(self.w3, who, {"to": self.address, "data": data, "gas": gas or DEFAULT_GAS}, where)
+        return self._receipt(receipt)
+
+    def _receipt(self, receipt: Any) -> Receipt:
+        events: list[tuple[str, dict[str, Any]]] = []
+        for log in receipt["logs"]:
+            if to_checksum_address(log["address"]) != self.address:
+                continue
+            decoded = self._decode_log(log)
+            if decoded is not None:
+                events.append(decoded)
+        return Receipt(
+            tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
+            block_number=int(receipt["blockNumber"]),
+            gas_used=int(receipt["gasUsed"]),
+            events=tuple(events),
+        )
+
+    def _decode_log(self, log: Any) -> tuple[str, dict[str, Any]] | None:
+        if not log["topics"]:
+            return None
+        name = _event_topics(self.artifact).get(bytes(log["topics"][0]))
+        if name is None:
+            return None
+        decoded = self.contract.events[name]().process_log(log)
+        return name, dict(decoded["args"])
+
+
+@cache
+def _event_topics(artifact: str) -> dict[bytes, str]:
+    """topic0 -> event name for one artifact's ABI."""
+    out: dict[bytes, str] = {}
+    for entry in load_artifact(artifact).abi:
+        if entry.get("type") == "event" and not entry.get("anonymous"):
+            sig = f"{entry['name']}({','.join(abi_type(i) for i in entry['inputs'])})"
+            out[keccak(text=sig)] = entry["name"]
+    return out
+

@@ -1,0 +1,627 @@
+"""Fetch raw logs over JSON-RPC: ranged eth_getLogs that halves on limits, retries faults, checks answers."""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import json
+import random
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+from urllib.parse import urlsplit
+
+from eth_utils.crypto import keccak
+
+from backend.errors import ChainError, ConfigError
+
+if TYPE_CHECKING:  # web3 is needed only to read an existing connection's provider
+    from web3 import Web3
+
+__all__ = [
+    "BlockRef",
+    "FetchStats",
+    "InconsistentAnswerError",
+    "LogBatch",
+    "RawLog",
+    "RpcFaultError",
+    "RpcLogFetcher",
+    "Verify",
+]
+
+#: How a range's eth_getLogs answer is checked before it is handed to the indexer (see docs/indexer.md):
+#: "bloom" (default) checks every block's logsBloom and re-reads, block by block, each block whose bloom
+#: names our contracts but got no logs, and the last block with logs (where a silent result cap cuts);
+#: "receipts" compares every block whose bloom names our contracts with its receipts (exact, costly);
+#: "none" trusts the node (still checks ranges, addresses and block hashes).
+Verify = Literal["receipts", "bloom", "none"]
+
+_HEADER_BATCH = 100
+_RECEIPT_BATCH = 200
+#: How providers say "ask for less": block-range caps and result-size caps (Alchemy, Infura, QuickNode,
+#: geth/erigon/reth, Hardhat, Anvil phrase it differently; -32005 is the EIP-1474 "limit exceeded" code).
+_RANGE_ERROR = re.compile(
+    r"block range|range (is )?too (large|wide|big)|range limit|blocks? (range )?(limit|exceed)"
+    r"|more than \d+ (results|logs|blocks)|query returned more than|too many (results|logs|blocks)"
+    r"|limit exceeded|response (size|is too big)|result (set )?(is )?too large|exceeds? (the )?(max|limit)",
+    re.IGNORECASE,
+)
+_UNSUPPORTED_CODES = (-32601, -32004)
+
+
+class RpcFaultError(ChainError):
+    """The node kept failing (errors, timeouts, dropped connections, broken answers) until retries ran out."""
+
+
+class InconsistentAnswerError(ChainError):
+    """The node's answers kept contradicting each other (missing logs, logs outside the range, forks)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BlockRef:
+    """A block as the indexer remembers it: number, hash and parent hash (lowercase 0x hex)."""
+
+    number: int
+    hash: str
+    parent_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class RawLog:
+    """One undecoded log: where it is (block, transaction, index) and what it says (address, topics, data)."""
+
+    block_number: int
+    block_hash: str
+    tx_hash: str
+    tx_index: int
+    log_index: int
+    address: str
+    topics: tuple[str, ...]
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class LogBatch:
+    """All logs of blocks `from_block..to_block`, ordered, with the headers the indexer keeps."""
+
+    from_block: int
+    to_block: int
+    logs: tuple[RawLog, ...]
+    first: BlockRef
+    last: BlockRef
+    blocks: tuple[BlockRef, ...]  # every block that holds one of `logs`, ascending
+
+
+@dataclass
+class FetchStats:
+    """What the fetcher went through: requests, retried faults, range halvings, rejected answers."""
+
+    requests: int = 0
+    faults: int = 0
+    halvings: int = 0
+    rejected_answers: int = 0
+    receipts_checked: int = 0
+    last_fault: str = ""
+    kinds: dict[str, int] = field(default_factory=dict)
+
+    def note(self, kind: str, detail: str) -> None:
+        self.kinds[kind] = self.kinds.get(kind, 0) + 1
+        self.last_fault = detail
+
+
+class _RangeTooLarge(Exception):
+    """The node asks for a smaller eth_getLogs range (or returned a result it says is too large)."""
+
+
+class _Unsupported(Exception):
+    """The node does not implement a method."""
+
+
+class _Fault(Exception):
+    """A transient failure worth retrying (transport, HTTP status, malformed or error answer)."""
+
+
+class _Rejected(Exception):
+    """An answer that fails verification (truncated, outside the range, inconsistent with headers)."""
+
+
+class _Transport(Protocol):
+    def send(self, payload: list[dict[str, Any]]) -> list[Any]: ...
+
+    def close(self) -> None: ...
+
+
+class _HttpTransport:
+    """JSON-RPC over HTTP(S) with the standard library: one keep-alive connection, a JSON array per batch.
+
+    http.client rather than httpx here: nodes stream big eth_getLogs answers in many small chunks, and
+    reading those costs httpx (h11) twice the time of the whole node round trip.
+    """
+
+    def __init__(self, url: str, timeout: float) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"RPC URL {url!r} is not an http(s) URL")
+        self.url = url
+        self.timeout = timeout
+        self._https = parts.scheme == "https"
+        self._host = parts.hostname
+        self._port = parts.port
+        self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self._conn: http.client.HTTPConnection | None = None
+
+    def _connect(self) -> http.client.HTTPConnection:
+        cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+        self._conn = cls(self._host, self._port, timeout=self.timeout)
+        return self._conn
+
+    def send(self, payload: list[dict[str, Any]]) -> list[Any]:
+        body = json.dumps(payload if len(payload) > 1 else payload[0], separators=(",", ":")).encode()
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        reused = self._conn is not None
+        while True:
+            conn = self._conn or self._connect()
+            try:
+                conn.request("POST", self._path, body, headers)
+                response = conn.getresponse()
+                data = response.read()
+                break
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
+                self.close()
+                if reused:  # the node closed an idle keep-alive connection: reconnect once, silently
+                    reused = False
+                    continue
+                raise _Fault(f"connection dropped ({type(exc).__name__})") from None
+            except TimeoutError:
+                self.close()
+                raise _Fault(f"no answer within {self.timeout} s") from None
+            except (OSError, http.client.HTTPException) as exc:
+                self.close()
+                raise _Fault(f"transport failed ({type(exc).__name__}: {exc})") from None
+        if response.will_close:
+            self.close()
+        if response.status != 200:
+            raise _Fault(f"HTTP {response.status}: {data[:200]!r}")
+        try:
+            answer = json.loads(data)
+        except ValueError:
+            raise _Fault(f"answer is not complete JSON ({len(data)} bytes, truncated?)") from None
+        return answer if isinstance(answer, list) else [answer]
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+class _ProviderTransport:
+    """JSON-RPC through a web3 provider's raw `make_request` (the embedded py-evm chain)."""
+
+    def __init__(self, make_request: Callable[[str, Any], Any]) -> None:
+        self._make_request = make_request
+
+    def send(self, payload: list[dict[str, Any]]) -> list[Any]:
+        out = []
+        for call in payload:
+            try:
+                answer = dict(self._make_request(call["method"], call["params"]))
+            except Exception as exc:  # the in-process chain raises its own types
+                answer = {"error": {"code": -32603, "message": f"{type(exc).__name__}: {exc}"}}
+            answer["id"] = call["id"]
+            out.append(answer)
+        return out
+
+    def close(self) -> None:
+        pass
+
+
+def _hex(value: Any) -> str:
+    """Normalise a hash/address/data value (str or bytes) to lowercase 0x hex."""
+    if isinstance(value, bytes | bytearray):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, str) and value.startswith(("0x", "0X")):
+        return value.lower()
+    raise ValueError(f"expected 0x hex, got {value!r}")
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.startswith("0x"):
+        return int(value, 16)
+    raise ValueError(f"expected a hex quantity, got {value!r}")
+
+
+@lru_cache(maxsize=65536)
+def _bloom_mask(item: str) -> int:
+    """The logsBloom bits (yellow paper, section 4.3.1) of an address or topic given as 0x hex."""
+    digest = keccak(bytes.fromhex(item[2:]))
+    return sum(1 << (int.from_bytes(digest[i : i + 2], "big") & 2047) for i in (0, 2, 4))
+
+
+def _in_bloom(bloom: int, mask: int) -> bool:
+    return bloom & mask == mask
+
+
+class RpcLogFetcher:
+    """Reads the logs of a set of contract addresses from one JSON-RPC node, robustly.
+
+    Ranges shrink by halving when the node refuses them (range or result-size limits) or answers them
+    incompletely, and grow back after successes; transient faults (errors, timeouts, dropped
+    connections, truncated bodies) are retried with exponential backoff; every answer is checked against
+    the block headers and blooms (or receipts) before it is returned. Safe to use from one thread.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        addresses: Iterable[str],
+        *,
+        timeout: float = 10.0,
+        retries: int = 6,
+        backoff: float = 0.25,
+        max_backoff: float = 8.0,
+        verify: Verify = "bloom",
+        seed: int | None = None,
+        transport: _Transport | None = None,
+    ) -> None:
+        self.url = url
+        self.addresses = tuple(sorted({_hex(a) for a in addresses}))
+        if not self.addresses:
+            raise ConfigError("the log fetcher needs at least one contract address")
+        if verify not in ("receipts", "bloom", "none"):
+            raise ConfigError(f"verify must be 'receipts', 'bloom' or 'none', not {verify!r}")
+        if retries < 0 or timeout <= 0:
+            raise ConfigError("retries must be >= 0 and timeout > 0")
+        self.verify: Verify = verify
+        self.retries = retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.stats = FetchStats()
+        self._transport: _Transport = transport or _HttpTransport(url, timeout)
+        self._rng = random.Random(seed)  # noqa: S311 - backoff jitter, not secrets
+        self._next_id = 0
+        self._span: int | None = None  # current eth_getLogs span in blocks, learnt from the node
+        self._streak = 0
+        self._block_receipts: bool | None = None  # eth_getBlockReceipts support, learnt on first use
+        self._address_masks = [_bloom_mask(a) for a in self.addresses]
+
+    @classmethod
+    def from_web3(cls, w3: Web3, addresses: Iterable[str], **kwargs: Any) -> RpcLogFetcher:
+        """A fetcher on the node behind an existing connection (HTTP URL or the embedded chain)."""
+        provider: Any = w3.provider
+        url = getattr(provider, "endpoint_uri", None)
+        if isinstance(url, str) and url.startswith(("http://", "https://")):
+            timeout = float(provider.get_request_kwargs().get("timeout", 10.0))
+            kwargs.setdefault("timeout", timeout)
+            return cls(url, addresses, **kwargs)
+        return cls("embedded", addresses, transport=_ProviderTransport(provider.make_request), **kwargs)
+
+    def close(self) -> None:
+        self._transport.close()
+
+    # --- JSON-RPC with retries ------------------------------------------------------------------------------
+    def _sleep(self, attempt: int) -> None:
+        delay = min(self.max_backoff, self.backoff * 2**attempt)
+        time.sleep(delay * (0.5 + self._rng.random() / 2))
+
+    def _batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:
+        """Results of `calls` in order, retried as a whole on faults; range and unsupported errors pass up."""
+        if not calls:
+            return []
+        what = calls[0][0] if len(calls) == 1 else f"{len(calls)} batched {calls[0][0]} calls"
+        for attempt in range(self.retries + 1):
+            try:
+                return self._send_once(calls)
+            except _Fault as exc:
+                self.stats.faults += 1
+                self.stats.note("fault", f"{what}: {exc}")
+                if attempt == self.retries:
+                    raise RpcFaultError(
+                        f"{what} to {self.url} failed {self.retries + 1} times; last error: {exc}"
+                    ) from None
+                self._sleep(attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _send_once(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:
+        payload = []
+        for method, params in calls:
+            self._next_id += 1
+            payload.append({"jsonrpc": "2.0", "id": self._next_id, "method": method, "params": params})
+        self.stats.requests += 1
+        answers = self._transport.send(payload)
+        by_id: dict[Any, Any] = {}
+        for answer in answers:
+            if not isinstance(answer, dict) or "id" not in answer:
+                raise _Fault(f"malformed JSON-RPC answer {str(answer)[:120]!r}")
+            by_id[answer["id"]] = answer
+        results = []
+        for call in payload:
+            answer = by_id.get(call["id"])
+            if answer is None:
+                raise _Fault(f"no answer to request {call['id']} ({call['method']})")
+            error = answer.get("error")
+            if error is not None:
+                code = error.get("code") if isinstance(error, dict) else None
+                message = str(error.get("message", error)) if isinstance(error, dict) else str(error)
+                if call["method"] == "eth_getLogs" and (code == -32005 or _RANGE_ERROR.search(message)):
+                    raise _RangeTooLarge(message)
+                if call["method"] == "eth_getBlockReceipts" and code in _UNSUPPORTED_CODES:
+                    raise _Unsupported(message)
+                raise _Fault(f"{call['method']} answered error {code}: {message[:200]}")
+            if "result" not in answer:
+                raise _Fault(f"{call['method']} answer has neither result nor error")
+            results.append(answer["result"])
+        return results
+
+    def _call(self, method: str, params: list[Any]) -> Any:
+        return self._batch([(method, params)])[0]
+
+    # --- simple reads ---------------------------------------------------------------------------------------
+    def chain_id(self) -> int:
+        """The node's chain id."""
+        return self._quantity("eth_chainId", [])
+
+    def head(self) -> int:
+        """The number of the node's latest block."""
+        return self._quantity("eth_blockNumber", [])
+
+    def _quantity(self, method: str, params: list[Any]) -> int:
+        for attempt in range(self.retries + 1):
+            value = self._call(method, params)
+            try:
+                return _int(value)
+            except ValueError:
+                self.stats.faults += 1
+                self.stats.note("fault", f"{method} answered {value!r}")
+                if attempt == self.retries:
+                    break
+                self._sleep(attempt)
+        raise RpcFaultError(f"{method} at {self.url} kept answering something that is not a number")
+
+    def block(self, number: int) -> BlockRef | None:
+        """The node's block at `number`, or None when it has none (the chain is shorter)."""
+        for attempt in range(self.retries + 1):
+            raw = self._call("eth_getBlockByNumber", [hex(number), False])
+            if raw is None:
+                return None
+            try:
+                ref, _, _ = self._parse_header(raw, number)
+                return ref
+            except _Rejected as exc:
+                self.stats.note("rejected", str(exc))
+                self.stats.rejected_answers += 1
+                if attempt == self.retries:
+                    raise InconsistentAnswerError(f"{self.url}: {exc}") from None
+                self._sleep(attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # --- ranged log fetching --------------------------------------------------------------------------------
+    def fetch(self, from_block: int, to_block: int) -> LogBatch:
+        """All logs of our addresses in blocks from_block..to_block; the batch may end early (halving).
+
+        The returned batch always starts at `from_block` and covers at least one block.
+        """
+        if from_block < 0 or to_block < from_block:
+            raise ConfigError(f"invalid block range {from_block}..{to_block}")
+        wanted = to_block - from_block + 1
+        span = min(self._span or wanted, wanted)
+        rejected = 0
+        while True:
+            end = from_block + span - 1
+            try:
+                batch = self._fetch_exact(from_block, end)
+            except _RangeTooLarge as exc:
+                if span == 1:
+                    raise RpcFaultError(
+                        f"{self.url} refuses eth_getLogs even for the single block {from_block}: {exc}"
+                    ) from None
+                span = self._shrink(span, f"range {from_block}..{end} refused: {exc}")
+                continue
+            except _Rejected as exc:
+                rejected += 1
+                self.stats.rejected_answers += 1
+                self.stats.note("rejected", f"range {from_block}..{end}: {exc}")
+                if rejected > self.retries:
+                    raise InconsistentAnswerError(
+                        f"{self.url} answered blocks {from_block}..{end} inconsistently {rejected} times "
+                        f"(last: {exc}); is the node behind a broken proxy or still syncing?"
+                    ) from None
+                # A truncated answer is what a silent result cap looks like: ask for less, after a pause.
+                span = self._shrink(span, str(exc)) if span > 1 else span
+                self._sleep(rejected - 1)
+                continue
+            self._streak += 1
+            if self._streak >= 4 and span < wanted:
+                self._span = min(wanted, span * 2)
+                self._streak = 0
+            return batch
+
+    def _shrink(self, span: int, why: str) -> int:
+        self.stats.halvings += 1
+        self.stats.note("halving", why)
+        self._streak = 0
+        self._span = max(1, span // 2)
+        return self._span
+
+    def _fetch_exact(self, a: int, b: int) -> LogBatch:
+        raw_logs = self._call(
+            "eth_getLogs", [{"fromBlock": hex(a), "toBlock": hex(b), "address": list(self.addresses)}]
+        )
+        if not isinstance(raw_logs, list):
+            raise _Rejected(f"eth_getLogs answered {type(raw_logs).__name__}, not a list")
+        logs = self._parse_logs(raw_logs, a, b)
+        with_logs = sorted({log.block_number for log in logs})
+        # Without verification only the headers the indexer keeps are needed; with it, every block's.
+        numbers = sorted({a, b, *with_logs}) if self.verify == "none" else list(range(a, b + 1))
+        headers = self._headers(numbers)
+        by_number = {ref.number: ref for ref, _, _ in headers}
+        if self.verify != "none":
+            for prev, cur in itertools.pairwise(headers):
+                if cur[0].parent_hash != prev[0].hash:
+                    raise _Rejected(f"block {cur[0].number} does not extend block {prev[0].number} (reorg?)")
+        for log in logs:
+            if by_number[log.block_number].hash != log.block_hash:
+                raise _Rejected(f"log {log.log_index} of block {log.block_number} names another block hash")
+        if self.verify != "none":
+            self._check_blooms(headers, logs)
+        return LogBatch(
+            from_block=a,
+            to_block=b,
+            logs=tuple(logs),
+            first=by_number[a],
+            last=by_number[b],
+            blocks=tuple(by_number[n] for n in with_logs),
+        )
+
+    def _parse_logs(self, raw_logs: list[Any], a: int, b: int) -> list[RawLog]:
+        logs: list[RawLog] = []
+        seen: set[tuple[int, int]] = set()
+        allowed = set(self.addresses)
+        for raw in raw_logs:
+            try:
+                if raw.get("removed"):
+                    raise _Rejected("eth_getLogs returned a removed log")
+                topics = tuple(_hex(t) for t in raw["topics"])
+                log = RawLog(
+                    block_number=_int(raw["blockNumber"]),
+                    block_hash=_hex(raw["blockHash"]),
+                    tx_hash=_hex(raw["transactionHash"]),
+                    tx_index=_int(raw["transactionIndex"]),
+                    log_index=_int(raw["logIndex"]),
+                    address=_hex(raw["address"]),
+                    topics=topics,
+                    data=_hex(raw["data"]),
+                )
+            except (AttributeError, KeyError, TypeError, ValueError) as exc:
+                raise _Rejected(f"malformed log {str(raw)[:160]!r} ({exc})") from None
+            if not a <= log.block_number <= b:
+                raise _Rejected(f"eth_getLogs for blocks {a}..{b} returned a log of block {log.block_number}")
+            if log.address not in allowed:
+                raise _Rejected(f"eth_getLogs returned a log of {log.address}, which was not asked for")
+            if len(topics) > 4:
+                raise _Rejected(f"log {log.log_index} of block {log.block_number} has {len(topics)} topics")
+            key = (log.block_number, log.log_index)
+            if key in seen:
+                raise _Rejected(f"log {log.log_index} of block {log.block_number} appears twice")
+            seen.add(key)
+            logs.append(log)
+        logs.sort(key=lambda log: (log.block_number, log.log_index))
+        return logs
+
+    def _parse_header(self, raw: Any, number: int) -> tuple[BlockRef, int, list[str]]:
+        try:
+            ref = BlockRef(_int(raw["number"]), _hex(raw["hash"]), _hex(raw["parentHash"]))
+            bloom = int(raw["logsBloom"], 16)
+            txs = [_hex(t if isinstance(t, str) else t["hash"]) for t in raw.get("transactions", [])]
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise _Rejected(f"malformed header for block {number} ({exc})") from None
+        if ref.number != number:
+            raise _Rejected(f"asked for block {number}, got block {ref.number}")
+        return ref, bloom, txs
+
+    def _headers(self, numbers: list[int]) -> list[tuple[BlockRef, int, list[str]]]:
+        out = []
+        for i in range(0, len(numbers), _HEADER_BATCH):
+            chunk = numbers[i : i + _HEADER_BATCH]
+            results = self._batch([("eth_getBlockByNumber", [hex(n), False]) for n in chunk])
+            for n, raw in zip(chunk, results, strict=True):
+                if raw is None:
+                    raise _Rejected(f"the node has no block {n} though it answered for the range")
+                out.append(self._parse_header(raw, n))
+        return out
+
+    def _check_blooms(self, headers: list[tuple[BlockRef, int, list[str]]], logs: list[RawLog]) -> None:
+        per_block: dict[int, list[RawLog]] = {}
+        for log in logs:
+            per_block.setdefault(log.block_number, []).append(log)
+        suspects: list[tuple[BlockRef, list[str]]] = []
+        for ref, bloom, txs in headers:
+            mine = per_block.get(ref.number, [])
+            for log in mine:
+                mask = _bloom_mask(log.address)
+                for topic in log.topics:
+                    mask |= _bloom_mask(topic)
+                if not _in_bloom(bloom, mask):
+                    raise _Rejected(f"log {log.log_index} of block {ref.number} is not in the block's bloom")
+            if mine or any(_in_bloom(bloom, mask) for mask in self._address_masks):
+                suspects.append((ref, txs))
+        if self.verify == "receipts":
+            self._check_receipts(suspects, per_block)
+            return
+        # Bloom hits without logs are false positives or left-out blocks, and the last block with logs is
+        # where a silent result cap cuts: ask for those blocks one by one (by hash) and compare.
+        recheck = [ref for ref, _ in suspects if ref.number not in per_block]
+        if per_block:
+            recheck.append(next(ref for ref, _ in reversed(suspects) if ref.number in per_block))
+        calls = [
+            ("eth_getLogs", [{"blockHash": ref.hash, "address": list(self.addresses)}]) for ref in recheck
+        ]
+        for ref, found in zip(recheck, self._batch(calls), strict=True):
+            if not isinstance(found, list):
+                raise _Rejected(f"eth_getLogs for block {ref.number} answered {type(found).__name__}")
+            again = self._parse_logs(found, ref.number, ref.number)
+            if again != per_block.get(ref.number, []):
+                raise _Rejected(
+                    f"block {ref.number}: the range answer holds {len(per_block.get(ref.number, []))} logs, "
+                    f"the block alone {len(again)}"
+                )
+
+    def _check_receipts(
+        self, suspects: list[tuple[BlockRef, list[str]]], per_block: dict[int, list[RawLog]]
+    ) -> None:
+        """Compare each suspect block's logs with the logs of our addresses in its receipts (exact)."""
+        allowed = set(self.addresses)
+        for ref, receipts in self._receipts(suspects):
+            expected: list[tuple[int, str, tuple[str, ...], str]] = []
+            try:
+                for receipt in receipts:
+                    if _hex(receipt["blockHash"]) != ref.hash:
+                        raise _Rejected(f"a receipt of block {ref.number} belongs to another block (reorg?)")
+                    for raw in receipt["logs"]:
+                        if _hex(raw["address"]) in allowed:
+                            topics = tuple(_hex(t) for t in raw["topics"])
+                            expected.append(
+                                (_int(raw["logIndex"]), _hex(raw["address"]), topics, _hex(raw["data"]))
+                            )
+            except (AttributeError, KeyError, TypeError, ValueError) as exc:
+                raise _Rejected(f"malformed receipt in block {ref.number} ({exc})") from None
+            got = [
+                (log.log_index, log.address, log.topics, log.data) for log in per_block.get(ref.number, [])
+            ]
+            self.stats.receipts_checked += len(receipts)
+            if sorted(expected) != got:
+                raise _Rejected(
+                    f"block {ref.number}: eth_getLogs gave {len(got)} logs, its receipts hold {len(expected)}"
+                )
+
+    def _receipts(self, suspects: list[tuple[BlockRef, list[str]]]) -> list[tuple[BlockRef, list[Any]]]:
+        if not suspects:
+            return []
+        if self._block_receipts is not False:
+            try:
+                results = self._batch([("eth_getBlockReceipts", [ref.hash]) for ref, _ in suspects])
+            except _Unsupported:
+                self._block_receipts = False
+            else:
+                self._block_receipts = True
+                out = []
+                for (ref, txs), receipts in zip(suspects, results, strict=True):
+                    if not isinstance(receipts, list) or len(receipts) != len(txs):
+                        raise _Rejected(f"eth_getBlockReceipts of block {ref.number} is incomplete")
+                    out.append((ref, receipts))
+                return out
+        calls = [(ref, tx) for ref, txs in suspects for tx in txs]
+        fetched: list[Any] = []
+        for i in range(0, len(calls), _RECEIPT_BATCH):
+            chunk = calls[i : i + _RECEIPT_BATCH]
+            fetched += self._batch([("eth_getTransactionReceipt", [tx]) for _, tx in chunk])
+        grouped: dict[int, list[Any]] = {ref.number: [] for ref, _ in suspects}
+        for (ref, tx), receipt in zip(calls, fetched, strict=True):
+            if receipt is None:
+                raise _Rejected(f"the node has no receipt for {tx} of block {ref.number}")
+            grouped[ref.number].append(receipt)
+        return [(ref, grouped[ref.number]) for ref, _ in suspects]

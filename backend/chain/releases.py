@@ -1,0 +1,89 @@
+"""Typed wrapper of ReleaseRegistry: publish and read the numbered releases of each dataset."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from backend.chain.contract import ContractClient, Receipt
+from backend.chain.voting import cid_bytes, cid_text
+from curation.errors import InvalidInput
+
+__all__ = ["ReleaseClient", "ReleaseInfo"]
+
+
+@dataclass(frozen=True)
+class ReleaseInfo:
+    dataset_id: int
+    number: int
+    manifest_cid: str
+    manifest_sha256: bytes
+    state_block: int
+    published_block: int
+    publisher: str
+    scheme_id: str
+
+
+def _digest(value: bytes | str) -> bytes:
+    raw = bytes.fromhex(value.removeprefix("0x")) if isinstance(value, str) else bytes(value)
+    if len(raw) != 32:
+        raise InvalidInput(f"a manifest sha256 is 32 bytes, got {len(raw)}")
+    return raw
+
+
+class ReleaseClient(ContractClient):
+    artifact = "ReleaseRegistry"
+
+    def set_publisher(self, account: str, allowed: bool) -> Receipt:
+        return self._transact("setPublisher", account, allowed, gas=100_000)
+
+    def is_publisher(self, account: str) -> bool:
+        return bool(self._call("isPublisher", account))
+
+    def admin(self) -> str:
+        return str(self._call("admin"))
+
+    def voting(self) -> str:
+        return str(self._call("voting"))
+
+    def publish_release(
+        self,
+        dataset_id: int,
+        manifest_cid: str | bytes,
+        manifest_sha256: bytes | str,
+        state_block: int,
+        scheme_id: str,
+    ) -> Receipt:
+        """Anchor a release (publisher only); its number is in the ReleasePublished event."""
+        return self._transact(
+            "publishRelease",
+            dataset_id,
+            cid_bytes(manifest_cid),
+            _digest(manifest_sha256),
+            state_block,
+            scheme_id,
+            gas=400_000,
+        )
+
+    def release_count(self, dataset_id: int) -> int:
+        return int(self._call("releaseCount", dataset_id))
+
+    def get_release(self, dataset_id: int, number: int) -> ReleaseInfo:
+        return self._info(dataset_id, number, self._call("getRelease", dataset_id, number))
+
+    def latest_release(self, dataset_id: int) -> ReleaseInfo:
+        number, raw = self._call("latestRelease", dataset_id)
+        return self._info(dataset_id, int(number), raw)
+
+    @staticmethod
+    def _info(dataset_id: int, number: int, raw: tuple[bytes, bytes, int, int, str, str]) -> ReleaseInfo:
+        cid, digest, state_block, published, publisher, scheme = raw
+        return ReleaseInfo(
+            dataset_id,
+            number,
+            cid_text(bytes(cid)),
+            bytes(digest),
+            int(state_block),
+            int(published),
+            str(publisher),
+            str(scheme),
+        )

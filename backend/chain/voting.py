@@ -1,0 +1,283 @@
+"""Typed wrapper of CurationVoting: datasets, proposals, votes (direct, signed, relayed) and finalization."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from backend.chain.contract import ContractClient, Receipt
+from curation.ballots import Ballot, SignedBallot, Support
+from curation.cid import parse_cid
+from curation.errors import InvalidInput
+
+__all__ = [
+    "DatasetInfo",
+    "DatasetParams",
+    "ProposalInfo",
+    "ProposalKind",
+    "ProposalState",
+    "Tally",
+    "VotingClient",
+    "cid_bytes",
+    "cid_text",
+    "relay_gas",
+]
+
+
+class ProposalKind(IntEnum):
+    INCLUDE = 0
+    REMOVE = 1
+
+
+class ProposalState(IntEnum):
+    """CLOSED: the deadline has passed and nobody has finalized the proposal yet."""
+
+    PENDING = 0
+    ACTIVE = 1
+    CLOSED = 2
+    ACCEPTED = 3
+    REJECTED = 4
+
+
+@dataclass(frozen=True)
+class DatasetParams:
+    """A dataset's voting parameters (blocks, basis points, votes), as ICurationVoting.DatasetParams."""
+
+    voting_delay: int = 1
+    voting_period: int = 50
+    quorum_bps: int = 400
+    approval_bps: int = 5000
+    late_quorum_extension: int = 0
+    proposal_threshold: int = 0
+
+    def as_tuple(self) -> tuple[int, int, int, int, int, int]:
+        return (
+            self.voting_delay,
+            self.voting_period,
+            self.quorum_bps,
+            self.approval_bps,
+            self.late_quorum_extension,
+            self.proposal_threshold,
+        )
+
+    @classmethod
+    def from_tuple(cls, raw: Sequence[Any]) -> DatasetParams:
+        return cls(*(int(v) for v in raw))
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    dataset_id: int
+    name: str
+    description_cid: str
+    use: int
+    creator: str
+    params: DatasetParams
+
+
+@dataclass(frozen=True)
+class ProposalInfo:
+    proposal_id: int
+    dataset_id: int
+    kind: ProposalKind
+    snapshot: int
+    deadline: int
+    quorum_bps: int
+    approval_bps: int
+    late_quorum_extension: int
+    state: ProposalState
+
+
+@dataclass(frozen=True)
+class Tally:
+    for_votes: int
+    against_votes: int
+    abstain_votes: int
+
+    @property
+    def total(self) -> int:
+        return self.for_votes + self.against_votes + self.abstain_votes
+
+
+def cid_bytes(cid: str | bytes) -> bytes:
+    """Binary form of a CID given as text (any base) or bytes; InvalidInput if it is not a CID."""
+    return parse_cid(cid).to_bytes()
+
+
+def cid_text(raw: bytes) -> str:
+    """Canonical text of a binary CID read from the chain (0x hex when the bytes are not a CID)."""
+    if not raw:
+        return ""
+    try:
+        return str(parse_cid(raw))
+    except InvalidInput:
+        return "0x" + raw.hex()
+
+
+def relay_gas(ballots: int) -> int:
+    """Gas limit for relaying `ballots` ECDSA ballots (measured ~25k each; generous for ERC-1271 wallets)."""
+    return 100_000 + 120_000 * ballots
+
+
+def _ids(values: Sequence[int], what: str) -> list[int]:
+    out = sorted({int(v) for v in values})
+    if out and out[0] < 1:
+        raise InvalidInput(f"{what} ids start at 1, got {out[0]}")
+    return out
+
+
+class VotingClient(ContractClient):
+    artifact = "CurationVoting"
+
+    # --- roles --------------------------------------------------------------------------------------------
+    def set_dataset_manager(self, account: str, allowed: bool) -> Receipt:
+        return self._transact("setDatasetManager", account, allowed, gas=100_000)
+
+    def is_dataset_manager(self, account: str) -> bool:
+        return bool(self._call("isDatasetManager", account))
+
+    def admin(self) -> str:
+        return str(self._call("admin"))
+
+    def token(self) -> str:
+        return str(self._call("token"))
+
+    def registry(self) -> str:
+        return str(self._call("registry"))
+
+    # --- datasets -----------------------------------------------------------------------------------------
+    def create_dataset(
+        self, name: str, description_cid: str | bytes, use: int, params: DatasetParams | None = None
+    ) -> Receipt:
+        """Create a dataset (manager only); the id is in `receipt.event("DatasetCreated")["datasetId"]`."""
+        p = params or DatasetParams()
+        return self._transact(
+            "createDataset", name, cid_bytes(description_cid), int(use), p.as_tuple(), gas=400_000
+        )
+
+    def set_dataset_params(self, dataset_id: int, params: DatasetParams) -> Receipt:
+        return self._transact("setDatasetParams", dataset_id, params.as_tuple(), gas=150_000)
+
+    def dataset_count(self) -> int:
+        return int(self._call("datasetCount"))
+
+    def get_dataset(self, dataset_id: int, block: int | str = "latest") -> DatasetInfo:
+        name, description, use, creator, params = self._call("getDataset", dataset_id, block=block)
+        return DatasetInfo(
+            dataset_id,
+            str(name),
+            cid_text(bytes(description)),
+            int(use),
+            str(creator),
+            DatasetParams.from_tuple(params),
+        )
+
+    # --- proposals ----------------------------------------------------------------------------------------
+    def propose(
+        self,
+        dataset_id: int,
+        kind: ProposalKind | int,
+        item_ids: Sequence[int] = (),
+        batch_ids: Sequence[int] = (),
+        description_cid: str | bytes = b"",
+    ) -> Receipt:
+        """Propose (ids are sorted and de-duplicated first); the id is in the ProposalCreated event."""
+        items, batches = _ids(item_ids, "item"), _ids(batch_ids, "batch")
+        if not items and not batches:
+            raise InvalidInput("a proposal must name at least one item or batch")
+        cid = cid_bytes(description_cid) if description_cid else b""
+        gas = 250_000 + 3_000 * (len(items) + len(batches))
+        return self._transact("propose", dataset_id, int(kind), items, batches, cid, gas=gas)
+
+    def proposal_count(self) -> int:
+        return int(self._call("proposalCount"))
+
+    def get_proposal(self, proposal_id: int, block: int | str = "latest") -> ProposalInfo:
+        raw = self._call("getProposal", proposal_id, block=block)
+        dataset, kind, snapshot, deadline, quorum, approval, extension, state = raw
+        return ProposalInfo(
+            proposal_id,
+            int(dataset),
+            ProposalKind(kind),
+            int(snapshot),
+            int(deadline),
+            int(quorum),
+            int(approval),
+            int(extension),
+            ProposalState(state),
+        )
+
+    def proposal_state(self, proposal_id: int, block: int | str = "latest") -> ProposalState:
+        return ProposalState(self._call("proposalState", proposal_id, block=block))
+
+    def get_tally(self, proposal_id: int, block: int | str = "latest") -> Tally:
+        f, a, ab = self._call("getTally", proposal_id, block=block)
+        return Tally(int(f), int(a), int(ab))
+
+    def quorum_votes(self, proposal_id: int) -> int:
+        return int(self._call("quorumVotes", proposal_id))
+
+    def has_voted(self, proposal_id: int, voter: str) -> bool:
+        return bool(self._call("hasVoted", proposal_id, voter))
+
+    # --- votes --------------------------------------------------------------------------------------------
+    def cast_vote(self, proposal_id: int, support: Support | int | str, reason: str | None = None) -> Receipt:
+        """Vote from this client's signer; with a `reason`, through castVoteWithReason."""
+        s = int(Support.parse(support) if isinstance(support, str) else support)
+        if reason is None:
+            return self._transact("castVote", proposal_id, s, gas=200_000)
+        return self._transact("castVoteWithReason", proposal_id, s, reason, gas=200_000 + 40 * len(reason))
+
+    def cast_vote_by_sig(self, ballot: SignedBallot) -> Receipt:
+        """Send one signed ballot (any signer pays the gas)."""
+        self._check_ballot(ballot)
+        return self._transact(
+            "castVoteBySig",
+            ballot.proposal_id,
+            int(ballot.support),
+            ballot.voter,
+            ballot.signature,
+            gas=300_000,
+        )
+
+    def relay_ballots(self, ballots: Sequence[SignedBallot], gas: int | None = None) -> Receipt:
+        """Send many signed ballots in one transaction (see backend.chain.ballots.relay for batching)."""
+        for b in ballots:
+            self._check_ballot(b)
+        rows = [(b.proposal_id, int(b.support), b.voter, b.signature) for b in ballots]
+        return self._transact("relayBallots", rows, gas=gas or relay_gas(len(rows)))
+
+    def ballot_digest(self, proposal_id: int, support: Support | int, voter: str) -> bytes:
+        return bytes(self._call("ballotDigest", proposal_id, int(support), voter))
+
+    def ballot(self, proposal_id: int, support: Support | int | str, voter: str) -> Ballot:
+        """The unsigned ballot for this contract on the connected chain."""
+        return Ballot(
+            chain_id=self.w3.eth.chain_id,
+            contract=self.address,
+            proposal_id=proposal_id,
+            support=support,
+            voter=voter,
+        )
+
+    def eip712_domain(self) -> dict[str, Any]:
+        _fields, name, version, chain_id, contract, _salt, _ext = self._call("eip712Domain")
+        return {
+            "name": str(name),
+            "version": str(version),
+            "chainId": int(chain_id),
+            "verifyingContract": contract,
+        }
+
+    # --- finalization -------------------------------------------------------------------------------------
+    def finalize(self, proposal_id: int) -> Receipt:
+        return self._transact("finalize", proposal_id, gas=150_000)
+
+    def _check_ballot(self, ballot: SignedBallot) -> None:
+        if ballot.contract != self.address:
+            raise InvalidInput(
+                f"ballot of {ballot.voter} on proposal {ballot.proposal_id} is for {ballot.contract}, "
+                f"not this CurationVoting at {self.address}"
+            )

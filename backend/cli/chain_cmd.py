@@ -1,0 +1,108 @@
+"""`curation deploy` and `curation account ...`: deployment and encrypted keystores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from eth_account import Account
+from rich.table import Table
+
+from backend.chain.accounts import create_keystore, list_keystores
+from backend.chain.connection import connect
+from backend.chain.deployment import deploy_all
+from backend.cli.common import (
+    console,
+    emit_json,
+    guarded,
+    load_settings,
+    password_from_env_or_prompt,
+    pick_signer,
+)
+from backend.errors import ConfigError
+
+__all__ = ["register"]
+
+RpcOpt = Annotated[str | None, typer.Option("--rpc", help="EVM JSON-RPC URL (default: CURATION_RPC)")]
+KeystoreOpt = Annotated[Path | None, typer.Option("--keystore", help="encrypted keystore that signs")]
+DevAccountOpt = Annotated[int | None, typer.Option("--dev-account", help="index of an unlocked node account")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object instead of a table")]
+
+account_app = typer.Typer(help="Encrypted keystores (eth-account, scrypt).", no_args_is_help=True)
+
+
+@guarded
+def deploy(
+    rpc: RpcOpt = None,
+    keystore: KeystoreOpt = None,
+    dev_account: DevAccountOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="where to write the deployment record")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Deploy token, content registry, voting and release registry; write the deployment record."""
+    settings = load_settings(rpc=rpc)
+    if settings.rpc is None:
+        raise ConfigError(
+            "deploy needs --rpc URL (or CURATION_RPC): the embedded chain lives only inside one process; "
+            "`curation demo` runs the whole story on it"
+        )
+    w3 = connect(settings.rpc)
+    signer = pick_signer(w3, keystore, dev_account)
+    record = deploy_all(w3, signer)
+    path = out or settings.deployment_path
+    record.save(path)
+    if as_json:
+        emit_json({**record.model_dump(), "path": str(path)})
+        return
+    table = Table("contract", "address", title=f"deployed on chain {record.chain_id} from block {record.deploy_block}")
+    for name, address in record.contracts.items():
+        table.add_row(name, address)
+    console.print(table)
+    console.print(f"deployment record: {path}")
+
+
+@account_app.command("new")
+@guarded
+def account_new(
+    keystore_dir: Annotated[Path | None, typer.Option("--dir", help="keystore directory")] = None,
+) -> None:
+    """Create a new key, encrypted with a password (prompt, or CURATION_PASSWORD)."""
+    directory = keystore_dir or load_settings().keystores
+    path = create_keystore(directory, password_from_env_or_prompt("new keystore password", confirm=True))
+    typer.echo(f"{path.stem}\t{path}")
+
+
+@account_app.command("import")
+@guarded
+def account_import(
+    key_file: Annotated[Path, typer.Argument(help="file holding a hex private key (never pass keys as arguments)")],
+    keystore_dir: Annotated[Path | None, typer.Option("--dir", help="keystore directory")] = None,
+) -> None:
+    """Encrypt an existing private key into a keystore."""
+    try:
+        key = key_file.read_text().strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read key file {key_file}: {exc.strerror}") from None
+    try:
+        Account.from_key(key)
+    except (ValueError, TypeError):
+        raise ConfigError(f"{key_file} does not hold a 32-byte hex private key") from None
+    directory = keystore_dir or load_settings().keystores
+    path = create_keystore(directory, password_from_env_or_prompt("keystore password", confirm=True), key)
+    typer.echo(f"{path.stem}\t{path}")
+
+
+@account_app.command("list")
+@guarded
+def account_list(
+    keystore_dir: Annotated[Path | None, typer.Option("--dir", help="keystore directory")] = None,
+) -> None:
+    """List the keystores (address and file)."""
+    for path in list_keystores(keystore_dir or load_settings().keystores):
+        typer.echo(f"{path.stem}\t{path}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("deploy")(deploy)
+    app.add_typer(account_app, name="account")

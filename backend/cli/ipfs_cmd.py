@@ -1,0 +1,223 @@
+"""CLI commands for content: `curation cid` and `curation ipfs add|get|cat|pin|gc|car`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from backend.ipfs import ContentStore, open_store
+from backend.ipfs.base import check_source_file
+from backend.settings import Settings
+from curation.errors import CurationError, InvalidInput
+from curation.unixfs import compute_cid
+
+__all__ = ["ipfs_app", "register"]
+
+ipfs_app = typer.Typer(
+    name="ipfs",
+    help="Store and fetch content (embedded block store by default, or a Kubo RPC node with --ipfs).",
+    no_args_is_help=True,
+)
+pin_app = typer.Typer(name="pin", help="Pin, unpin and list pinned roots.", no_args_is_help=True)
+car_app = typer.Typer(name="car", help="Export and import CARv1 archives (as `ipfs dag export/import`).")
+ipfs_app.add_typer(pin_app)
+ipfs_app.add_typer(car_app)
+
+CidVersion = Annotated[
+    int,
+    typer.Option("--cid-version", min=0, max=1, help="1: base32 CIDv1, raw leaves; 0: Qm..."),
+]
+
+
+def _guarded(fn: Callable[[], Any]) -> Any:
+    """A CurationError (or an OS error) becomes one sentence on stderr and exit code 1, never a traceback."""
+    try:
+        return fn()
+    except CurationError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        typer.echo(f"error: {exc.filename or ''}: {exc.strerror}".replace("error: : ", "error: "), err=True)
+        raise typer.Exit(1) from None
+
+
+@ipfs_app.callback()
+def _options(
+    ctx: typer.Context,
+    ipfs: Annotated[
+        str | None,
+        typer.Option(
+            "--ipfs", metavar="URL", help="Kubo RPC API URL (default: CURATION_IPFS, else embedded)."
+        ),
+    ] = None,
+    home: Annotated[
+        Path | None, typer.Option("--home", help="Data directory of the embedded store (CURATION_HOME).")
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", min=0.001, help="Seconds before an IPFS call fails.")
+    ] = None,
+) -> None:
+    settings = Settings()
+    updates: dict[str, Any] = {}
+    if ipfs is not None:
+        updates["ipfs"] = ipfs
+    if home is not None:
+        updates["home"] = home
+    if timeout is not None:
+        updates["ipfs_timeout"] = timeout
+    ctx.obj = settings.model_copy(update=updates)
+
+
+@contextmanager
+def _store(ctx: typer.Context) -> Iterator[ContentStore]:
+    settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings()
+    store = open_store(settings)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def cid_command(
+    path: Annotated[Path, typer.Argument(help="File to hash ('-' reads standard input).")],
+    cid_version: CidVersion = 1,
+) -> None:
+    """Print the CID `ipfs add --only-hash` prints for a file (nothing is stored)."""
+
+    def run() -> None:
+        if str(path) == "-":
+            result = compute_cid(sys.stdin.buffer, cid_version=cid_version)
+        else:
+            with open(check_source_file(path), "rb") as fh:
+                result = compute_cid(fh, cid_version=cid_version)
+        typer.echo(str(result.cid))
+
+    _guarded(run)
+
+
+@ipfs_app.command("add")
+def add_command(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="File to store.")],
+    cid_version: CidVersion = 1,
+    pin: Annotated[bool, typer.Option("--pin/--no-pin", help="Pin the root (default: pin).")] = True,
+) -> None:
+    """Store a file and print its CID."""
+
+    def run() -> None:
+        with _store(ctx) as store:
+            result = store.put_file(path, pin=pin, cid_version=cid_version)
+        typer.echo(str(result.cid))
+
+    _guarded(run)
+
+
+@ipfs_app.command("get")
+def get_command(
+    ctx: typer.Context,
+    cid: Annotated[str, typer.Argument(help="CID of the file.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the file.")],
+) -> None:
+    """Fetch a file, verifying every block against its CID, and write it to OUTPUT."""
+
+    def run() -> None:
+        with _store(ctx) as store:
+            size = store.get_file(cid, output)
+        typer.echo(f"{output}: {size} bytes, verified against {cid}", err=True)
+
+    _guarded(run)
+
+
+@ipfs_app.command("cat")
+def cat_command(ctx: typer.Context, cid: Annotated[str, typer.Argument(help="CID of the file.")]) -> None:
+    """Write a verified file to standard output."""
+
+    def run() -> None:
+        out = sys.stdout.buffer
+        with _store(ctx) as store:
+            for chunk in store.iter_bytes(cid):
+                out.write(chunk)
+        out.flush()
+
+    _guarded(run)
+
+
+@pin_app.command("add")
+def pin_add(ctx: typer.Context, cid: Annotated[str, typer.Argument()]) -> None:
+    """Pin a DAG (all its blocks must be available)."""
+    _guarded(lambda: _with_store(ctx, lambda s: s.pin(cid)))
+
+
+@pin_app.command("rm")
+def pin_rm(ctx: typer.Context, cid: Annotated[str, typer.Argument()]) -> None:
+    """Remove a pin; the blocks go at the next `curation ipfs gc`."""
+    _guarded(lambda: _with_store(ctx, lambda s: s.unpin(cid)))
+
+
+@pin_app.command("ls")
+def pin_ls(ctx: typer.Context) -> None:
+    """List pinned roots."""
+    for cid in _guarded(lambda: _with_store(ctx, lambda s: s.pins())):
+        typer.echo(str(cid))
+
+
+@ipfs_app.command("gc")
+def gc_command(ctx: typer.Context) -> None:
+    """Remove every block that no pin reaches."""
+    removed = _guarded(lambda: _with_store(ctx, lambda s: s.gc()))
+    typer.echo(f"removed {removed} blocks")
+
+
+@car_app.command("export")
+def car_export(
+    ctx: typer.Context,
+    cid: Annotated[str, typer.Argument()],
+    output: Annotated[Path, typer.Option("-o", "--output", help="CAR file to write.")],
+) -> None:
+    """Write the DAG under CID as a CARv1 file."""
+
+    def run() -> None:
+        if output.is_dir():
+            raise InvalidInput(f"{output} is a directory; give a file path to write to")
+        tmp = output.with_name(f".{output.name}.part")
+        try:
+            with _store(ctx) as store, open(tmp, "wb") as fh:
+                size = store.export_car(cid, fh)
+            os.replace(tmp, output)  # a failed export leaves no partial CAR behind
+        finally:
+            tmp.unlink(missing_ok=True)
+        typer.echo(f"{output}: {size} bytes", err=True)
+
+    _guarded(run)
+
+
+@car_app.command("import")
+def car_import(ctx: typer.Context, path: Annotated[Path, typer.Argument(help="CAR file.")]) -> None:
+    """Import a CARv1 file (every block verified) and pin its roots."""
+
+    def run() -> list[str]:
+        with _store(ctx) as store, open(check_source_file(path), "rb") as fh:
+            return [str(c) for c in store.import_car(fh)]
+
+    for root in _guarded(run):
+        typer.echo(root)
+
+
+def _with_store(ctx: typer.Context, fn: Callable[[ContentStore], Any]) -> Any:
+    with _store(ctx) as store:
+        return fn(store)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `cid` and the `ipfs` group to the main app (idempotent)."""
+    names = {c.name for c in app.registered_commands} | {g.name for g in app.registered_groups}
+    if "cid" not in names:
+        app.command("cid")(cid_command)
+    if "ipfs" not in names:
+        app.add_typer(ipfs_app)

@@ -1,0 +1,31 @@
+"""Entry point of the `curation` command: one Typer app, sub-commands registered per area module."""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="curation",
+    help="Curation Commons: community-governed AI training data.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+#: Each module exposes register(app); a module that has not landed yet is simply absent.
+_AREAS = ("chain_cmd", "ipfs_cmd", "index_cmd", "demo_cmd")
+
+for _name in _AREAS:
+    try:
+        _module = importlib.import_module(f"backend.cli.{_name}")
+    except ModuleNotFoundError as _exc:
+        if _exc.name != f"backend.cli.{_name}":
+            raise
+        continue
+    _module.register(app)
+
+if __name__ == "__main__":  # `python -m backend.cli.main ...`
+    app()

@@ -1,0 +1,26 @@
+"""The index: raw logs of one deployment's contracts, kept in step with the chain (reorgs rolled back)."""
+
+from __future__ import annotations
+
+from backend.chain.logs import BlockRef, LogBatch, RawLog
+from backend.index.errors import ChainUnsettledError, IndexDatabaseError, IndexerError, IndexMismatchError
+from backend.index.indexer import Indexer, LogSource, Reorg, SyncProgress, SyncResult
+from backend.index.store import DeploymentKey, Store, canonical_dump
+
+__all__ = [
+    "BlockRef",
+    "ChainUnsettledError",
+    "DeploymentKey",
+    "IndexDatabaseError",
+    "IndexMismatchError",
+    "Indexer",
+    "IndexerError",
+    "LogBatch",
+    "LogSource",
+    "RawLog",
+    "Reorg",
+    "Store",
+    "SyncProgress",
+    "SyncResult",
+    "canonical_dump",
+]

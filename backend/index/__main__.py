@@ -1,0 +1,49 @@
+"""`python -m backend.index`: run the indexer on an RPC URL without the CLI (scripts, crash tests)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from backend.chain.logs import RpcLogFetcher
+from backend.index.indexer import Indexer
+from curation.errors import CurationError
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Sync once (or follow) and print one summary line; errors become one line on stderr and exit 1."""
+    parser = argparse.ArgumentParser(prog="python -m backend.index", description=__doc__)
+    parser.add_argument("--rpc", required=True, help="EVM JSON-RPC URL")
+    parser.add_argument("--db", required=True, help="database URL (sqlite:///path or postgresql://...)")
+    parser.add_argument("--address", action="append", required=True, help="contract address (repeatable)")
+    parser.add_argument("--start-block", type=int, required=True)
+    parser.add_argument("--confirmations", type=int, default=0)
+    parser.add_argument("--max-range", type=int, default=2000)
+    parser.add_argument("--verify", choices=["receipts", "bloom", "none"], default="bloom")
+    parser.add_argument("--timeout", type=float, default=10.0)
+    parser.add_argument("--follow", action="store_true")
+    parser.add_argument("--poll-interval", type=float, default=2.0)
+    args = parser.parse_args(argv)
+    try:
+        fetcher = RpcLogFetcher(args.rpc, args.address, verify=args.verify, timeout=args.timeout)
+        indexer = Indexer(
+            args.db, fetcher, args.address, args.start_block, args.confirmations, args.max_range
+        )
+        if args.follow:
+            indexer.follow(args.poll_interval)
+            return 0
+        result = indexer.sync()
+    except CurationError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 1
+    sys.stdout.write(
+        f"indexed to block {result.cursor_block}: {result.logs_added} logs added "
+        f"in {result.batches} batches, {len(result.reorgs)} reorgs\n"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

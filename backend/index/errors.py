@@ -1,0 +1,23 @@
+"""Errors of the index: a database of another deployment, a failing database, a chain that never settles."""
+
+from __future__ import annotations
+
+from backend.errors import BackendError, ChainError, ConfigError
+
+__all__ = ["ChainUnsettledError", "IndexDatabaseError", "IndexMismatchError", "IndexerError"]
+
+
+class IndexerError(BackendError):
+    """Base of the errors raised by the indexer itself."""
+
+
+class IndexMismatchError(IndexerError, ConfigError):
+    """The database was built for another deployment (chain id, contract addresses or start block)."""
+
+
+class IndexDatabaseError(IndexerError):
+    """The database could not be opened, read or written (or another indexer changed it underneath)."""
+
+
+class ChainUnsettledError(IndexerError, ChainError):
+    """The node kept reorganising while the indexer tried to catch up."""

@@ -1,0 +1,234 @@
+"""The sync loop: fetch confirmed logs range by range, store them with the cursor, roll back on reorgs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from backend.chain.logs import BlockRef, LogBatch, RawLog
+from backend.errors import ConfigError
+from backend.index.errors import ChainUnsettledError
+from backend.index.store import DeploymentKey, Store
+
+__all__ = ["Indexer", "LogSource", "Reorg", "SyncProgress", "SyncResult"]
+
+#: Reorgs tolerated within one sync call before giving up (a node flapping between forks).
+MAX_REORGS_PER_SYNC = 16
+
+
+class LogSource(Protocol):
+    """What the indexer needs from a node (backend.chain.logs.RpcLogFetcher is the real one)."""
+
+    def chain_id(self) -> int: ...
+
+    def head(self) -> int: ...
+
+    def block(self, number: int) -> BlockRef | None: ...
+
+    def fetch(self, from_block: int, to_block: int) -> LogBatch: ...
+
+
+@dataclass(frozen=True)
+class Reorg:
+    """A rollback: the cursor was at `old_block`, the highest still-canonical recorded block is `ancestor`."""
+
+    old_block: int
+    ancestor: int
+    logs_removed: int
+
+    @property
+    def depth(self) -> int:
+        return self.old_block - self.ancestor
+
+
+@dataclass(frozen=True)
+class SyncProgress:
+    """Handed to the progress callback after every committed batch."""
+
+    first_block: int
+    target_block: int
+    cursor_block: int
+    logs_added: int
+
+    @property
+    def total(self) -> int:
+        return max(0, self.target_block - self.first_block + 1)
+
+    @property
+    def done(self) -> int:
+        return max(0, min(self.total, self.cursor_block - self.first_block + 1))
+
+
+@dataclass
+class SyncResult:
+    """What one sync call did."""
+
+    head: int
+    target_block: int
+    cursor_block: int | None
+    logs_added: int = 0
+    batches: int = 0
+    reorgs: list[Reorg] = field(default_factory=list)
+
+    @property
+    def logs_removed(self) -> int:
+        return sum(r.logs_removed for r in self.reorgs)
+
+
+class Indexer:
+    """Keeps a database of the raw logs of one deployment's contracts in step with the chain.
+
+    `start_block` is the deployment block; only blocks at least `confirmations` deep are stored;
+    each eth_getLogs asks for at most `max_range` blocks (the fetcher may ask for fewer).
+    """
+
+    def __init__(
+        self,
+        db_url: str,
+        fetcher: LogSource,
+        addresses: Iterable[str],
+        start_block: int,
+        confirmations: int = 0,
+        max_range: int = 2000,
+        chain_id: int | None = None,
+    ) -> None:
+        if start_block < 0 or confirmations < 0 or max_range < 1:
+            raise ConfigError("start_block and confirmations must be >= 0 and max_range >= 1")
+        addrs = tuple(sorted({a.lower() for a in addresses}))
+        if not addrs:
+            raise ConfigError("the indexer needs at least one contract address")
+        theirs = getattr(fetcher, "addresses", None)
+        if theirs is not None and tuple(sorted({a.lower() for a in theirs})) != addrs:
+            raise ConfigError("the fetcher reads other contract addresses than the indexer stores")
+        self.fetcher = fetcher
+        self.start_block = start_block
+        self.confirmations = confirmations
+        self.max_range = max_range
+        self.chain_id = fetcher.chain_id() if chain_id is None else chain_id
+        self.key = DeploymentKey(self.chain_id, addrs, start_block)
+        self.store = Store(db_url)
+        self.store.bind(self.key)
+
+    def close(self) -> None:
+        self.store.close()
+
+    # --- reads ----------------------------------------------------------------------------------------------
+    def state_block(self) -> BlockRef | None:
+        """The block up to which the index is complete (None before the first batch)."""
+        return self.store.cursor()
+
+    def logs(self, to_block: int | None = None) -> list[RawLog]:
+        """Stored logs up to `to_block` (default: all), ordered by (block, log index)."""
+        return self.store.logs(to_block)
+
+    def dump(self) -> bytes:
+        """Canonical bytes of the whole index: equal for equal indexed states, whatever the history."""
+        return self.store.dump()
+
+    def reset(self) -> None:
+        """Forget everything indexed; the next sync starts again at the start block."""
+        self.store.reset()
+
+    # --- sync -----------------------------------------------------------------------------------------------
+    def sync(
+        self, progress: Callable[[SyncProgress], None] | None = None, to_block: int | None = None
+    ) -> SyncResult:
+        """Catch up with the chain (up to its head minus the confirmations, or `to_block` if lower)."""
+        head = self.fetcher.head()
+        target = head - self.confirmations
+        if to_block is not None:
+            target = min(target, to_block)
+        cursor = self.store.cursor()
+        result = SyncResult(head=head, target_block=target, cursor_block=cursor.number if cursor else None)
+        cursor = self._reconcile(cursor, result)
+        first = cursor.number + 1 if cursor else self.start_block
+        if progress is not None:
+            progress(SyncProgress(first, target, first - 1, 0))
+        while True:
+            nxt = cursor.number + 1 if cursor else self.start_block
+            if nxt > target:
+                break
+            batch = self.fetcher.fetch(nxt, min(target, nxt + self.max_range - 1))
+            if batch.from_block != nxt or not nxt <= batch.to_block <= target:
+                raise ConfigError(
+                    f"the fetcher answered blocks {batch.from_block}..{batch.to_block} for {nxt}.."
+                )
+            if cursor is not None and batch.first.parent_hash != cursor.hash:
+                # The chain changed between our last batch and this one: find where it forked.
+                cursor = self._reconcile(cursor, result, known_stale=True)
+                continue
+            self.store.commit(batch, self.chain_id, cursor)
+            cursor = batch.last
+            result.cursor_block = cursor.number
+            result.logs_added += len(batch.logs)
+            result.batches += 1
+            if progress is not None:
+                progress(SyncProgress(first, target, cursor.number, result.logs_added))
+        return result
+
+    def follow(
+        self,
+        poll_interval: float = 2.0,
+        progress: Callable[[SyncProgress], None] | None = None,
+        on_sync: Callable[[SyncResult], None] | None = None,
+        stop: Callable[[], bool] | None = None,
+    ) -> None:
+        """Sync, then keep syncing every `poll_interval` seconds until `stop()` says so (or forever)."""
+        while True:
+            result = self.sync(progress)
+            if on_sync is not None:
+                on_sync(result)
+            if stop is not None and stop():
+                return
+            time.sleep(poll_interval)
+
+    # --- reorgs ---------------------------------------------------------------------------------------------
+    def _canonical(self, ref: BlockRef) -> bool:
+        node = self.fetcher.block(ref.number)
+        return node is not None and node.hash == ref.hash
+
+    def _reconcile(
+        self, cursor: BlockRef | None, result: SyncResult, known_stale: bool = False
+    ) -> BlockRef | None:
+        """Roll back to the highest recorded block still on the node's chain, if the cursor is not."""
+        if cursor is None or (not known_stale and self._canonical(cursor)):
+            return cursor
+        if len(result.reorgs) >= MAX_REORGS_PER_SYNC:
+            raise ChainUnsettledError(
+                f"the chain reorganised {len(result.reorgs)} times during one sync (last near block "
+                f"{cursor.number}); is the node flapping between forks?"
+            )
+        recorded = self.store.recorded_blocks()
+        ancestor = self._highest_canonical(recorded)
+        if ancestor is not None and ancestor.number == cursor.number:
+            return cursor  # the cursor is canonical after all (a passing fork seen by one answer)
+        removed = self.store.rollback(ancestor, self.chain_id, cursor)
+        floor = ancestor.number if ancestor else self.start_block - 1
+        result.reorgs.append(Reorg(cursor.number, floor, removed))
+        result.cursor_block = ancestor.number if ancestor else None
+        return ancestor
+
+    def _highest_canonical(self, recorded: list[BlockRef]) -> BlockRef | None:
+        """Gallop down from the top, then bisect: O(log depth) block lookups.
+
+        A recorded block on the node's chain implies every lower one is (blocks chain by parent hash),
+        so the canonical ones form a prefix of `recorded`.
+        """
+        top = len(recorded) - 1
+        lo, hi, step = -1, top + 1, 1
+        while top - step + 1 >= 0:
+            j = top - step + 1
+            if self._canonical(recorded[j]):
+                lo = j
+                break
+            hi = j
+            step *= 2
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if self._canonical(recorded[mid]):
+                lo = mid
+            else:
+                hi = mid
+        return recorded[lo] if lo >= 0 else None

@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {IVotes} from "@openzeppelin/contracts/governance/utils/IVotes.sol";
+import {IERC6372} from "@openzeppelin/contracts/interfaces/IERC6372.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {IContentRegistryCounts, ICurationVoting} from "./interfaces/ICurationVoting.sol";
+import {VotingTally} from "./libraries/VotingTally.sol";
+
+/// @title CurationVoting
+/// @notice See ICurationVoting. A ballot carries no nonce: the has-voted bit makes it count at most once, and
+///         the EIP-712 domain (chain id, this contract) plus the proposal id in the ballot bind it to one vote.
+contract CurationVoting is ICurationVoting, EIP712 {
+    using SafeCast for uint256;
+
+    /// @notice EIP-712 type of a ballot.
+    bytes32 public constant BALLOT_TYPEHASH = keccak256("Ballot(uint256 proposalId,uint8 support,address voter)");
+
+    struct DatasetRecord {
+        DatasetParams params; // one slot: what `propose` reads
+        uint16 use;
+        address creator;
+        string name;
+        bytes descriptionCid;
+    }
+
+    IVotes private immutable _token;
+    IContentRegistryCounts private immutable _registry;
+    address private immutable _admin;
+
+    uint64 private _datasetCount;
+    uint64 private _proposalCount;
+    mapping(address account => bool) private _managers;
+    mapping(uint256 datasetId => DatasetRecord) private _datasets;
+    mapping(uint256 proposalId => VotingTally.ProposalCore) private _cores;
+    mapping(uint256 proposalId => VotingTally.ForAgainst) private _forAgainst;
+    mapping(uint256 proposalId => uint256) private _abstain;
+    mapping(address voter => mapping(uint256 word => uint256 bits)) private _voted;
+
+    constructor(address token_, address registry_, address admin_) EIP712("CurationVoting", "1") {
+        if (token_ == address(0) || registry_ == address(0) || admin_ == address(0)) {
+            revert CurationVotingZeroAddress();
+        }
+        uint256 tokenClock = IERC6372(token_).clock();
+        if (tokenClock != block.number) revert CurationVotingTokenClockNotBlockNumber(tokenClock, block.number);
+        _token = IVotes(token_);
+        _registry = IContentRegistryCounts(registry_);
+        _admin = admin_;
+        _managers[admin_] = true;
+        emit DatasetManagerSet(admin_, true);
+    }
+
+    // ----- roles -------------------------------------------------------------------------------------------
+
+    /// @inheritdoc ICurationVoting
+    function setDatasetManager(address account, bool allowed) external {
+        if (msg.sender != _admin) revert CurationVotingNotAdmin(msg.sender);
+        _managers[account] = allowed;
+        emit DatasetManagerSet(account, allowed);
+    }
+
+    /// @inheritdoc ICurationVoting
+    function isDatasetManager(address account) external view returns (bool) {
+        return _managers[account];
+    }
+
+    /// @inheritdoc ICurationVoting
+    function admin() external view returns (address) {
+        return _admin;
+    }
+
+    /// @inheritdoc ICurationVoting
+    function token() external view returns (address) {
+        return address(_token);
+    }
+
+    /// @inheritdoc ICurationVoting
+    function registry() external view returns (address) {
+        return address(_registry);
+    }
+
+    // ----- datasets ----------------------------------------------------------------------------------------
+
+    /// @inheritdoc ICurationVoting
+    function createDataset(
+        string calldata name,
+        bytes calldata descriptionCid,
+        uint16 use,
+        DatasetParams calldata params
+    ) external returns (uint256 datasetId) {
+        _onlyManager();
+        if (bytes(name).length == 0) revert CurationVotingEmptyName();
+        _validate(params);
+        datasetId = ++_datasetCount;
+        DatasetRecord storage d = _datasets[datasetId];
+        d.params = params;
+        d.use = use;
+        d.creator = msg.sender;
+        d.name = name;
+        d.descriptionCid = descriptionCid;
+        emit DatasetCreated(datasetId, msg.sender, name, descriptionCid, use);
+        _emitParams(datasetId, params);
+    }
+
+    /// @inheritdoc ICurationVoting
+    function setDatasetParams(uint256 datasetId, DatasetParams calldata params) external {
+        _onlyManager();
+        _requireDataset(datasetId);
+        _validate(params);
+        _datasets[datasetId].params = params;
+        _emitParams(datasetId, params);
+    }
+
+    /// @inheritdoc ICurationVoting
+    function datasetCount() external view returns (uint256) {
+        return _datasetCount;
+    }
+
+    /// @inheritdoc ICurationVoting
+    function getDataset(uint256 datasetId) external view returns (Dataset memory) {
+        _requireDataset(datasetId);
+        DatasetRecord storage d = _datasets[datasetId];
+        return Dataset(d.name, d.descriptionCid, d.use, d.creator, d.params);
+    }
+
+    // ----- proposals ---------------------------------------------------------------------------------------
+
+    /// @inheritdoc ICurationVoting
+    function propose(
+        uint256 datasetId,
+        uint8 kind,
+        uint256[] calldata itemIds,
+        uint256[] calldata batchIds,
+        bytes calldata descriptionCid
+    ) external returns (uint256 proposalId) {
+        _requireDataset(datasetId);
+        DatasetParams memory p = _datasets[datasetId].params;
+        if (kind > uint8(ProposalKind.Remove)) revert CurationVotingInvalidKind(kind);
+        if (itemIds.length == 0 && batchIds.length == 0) revert CurationVotingEmptyProposal();
+        if (itemIds.length != 0) _checkIds(itemIds, _registry.itemCount(), false);
+        if (batchIds.length != 0) _checkIds(batchIds, _registry.batchCount(), true);
+        if (p.proposalThreshold != 0) {
+            uint256 votes = _token.getPastVotes(msg.sender, block.number - 1);
+            if (votes < p.proposalThreshold) {
+                revert CurationVotingBelowProposalThreshold(msg.sender, votes, p.proposalThreshold);
+            }
+        }
+        proposalId = ++_proposalCount;
+        uint48 snapshot = (block.number + p.votingDelay).toUint48();
+        uint48 deadline = snapshot + p.votingPeriod;
+        _cores[proposalId] = VotingTally.ProposalCore({
+            snapshot: snapshot,
+            deadline: deadline,
+            datasetId: datasetId.toUint32(),
+            lateQuorumExtension: p.lateQuorumExtension,
+            quorumBps: p.quorumBps,
+            approvalBps: p.approvalBps,
+            kind: kind,
+            status: VotingTally.OPEN,
+            quorumReached: false
+        });
+        emit ProposalCreated(
+            proposalId,
+            datasetId,
+            msg.sender,
+            ProposalKind(kind),
+            itemIds,
+            batchIds,
+            descriptionCid,
+            snapshot,
+            deadline
+        );
+    }
+
+    /// @inheritdoc ICurationVoting
+    function proposalCount() external view returns (uint256) {
+        return _proposalCount;
+    }
+
+    /// @inheritdoc ICurationVoting
+    function getProposal(uint256 proposalId) external view returns (Proposal memory) {
+        VotingTally.ProposalCore memory c = _core(proposalId);
+        return Proposal({
+            datasetId: c.datasetId,
+            kind: ProposalKind(c.kind),
+            snapshot: c.snapshot,
+            deadline: c.deadline,
+            quorumBps: c.quorumBps,
+            approvalBps: c.approvalBps,
+            lateQuorumExtension: c.lateQuorumExtension,
+            state: _state(c)
+        });
+    }
+
+    /// @inheritdoc ICurationVoting
+    function proposalState(uint256 proposalId) external view returns (ProposalState) {
+        return _state(_core(proposalId));
+    }
+
+    /// @inheritdoc ICurationVoting
+    function getTally(uint256 proposalId)
+        external
+        view
+        returns (uint256 forVotes, uint256 againstVotes, uint256 abstainVotes)
+    {
+        _core(proposalId);
+        VotingTally.ForAgainst memory t = _forAgainst[proposalId];
+        return (t.forVotes, t.againstVotes, _abstain[proposalId]);
+    }
+
+    /// @inheritdoc ICurationVoting
+    function quorumVotes(uint256 proposalId) external view returns (uint256) {
+        VotingTally.ProposalCore memory c = _core(proposalId);
+        if (block.number <= c.snapshot) revert CurationVotingNotStarted(proposalId, c.snapshot);
+        uint256 supply = _token.getPastTotalSupply(c.snapshot);
+        return (uint256(c.quorumBps) * supply + 9_999) / 10_000;
+    }
+
+    /// @inheritdoc ICurationVoting
+    function hasVoted(uint256 proposalId, address voter) external view returns (bool) {
+        (uint256 word, uint256 mask) = VotingTally.slotOf(proposalId);
+        return _voted[voter][word] & mask != 0;
+    }
+
+    // ----- votes -------------------------------------------------------------------------------------------
+
+    /// @inheritdoc ICurationVoting
+    function castVote(uint256 proposalId, uint8 support) external returns (uint256 weight) {
+        weight = _countOrRevert(proposalId, msg.sender, support, msg.data[0:0], false);
+        emit VoteCast(msg.sender, proposalId, support, weight, "");
+    }
+
+    /// @inheritdoc ICurationVoting
+    function castVoteWithReason(uint256 proposalId, uint8 support, string calldata reason)
+        external
+        returns (uint256 weight)
+    {
+        weight = _countOrRevert(proposalId, msg.sender, support, msg.data[0:0], false);
+        emit VoteCast(msg.sender, proposalId, support, weight, reason);
+    }
+
+    /// @inheritdoc ICurationVoting
+    function castVoteBySig(uint256 proposalId, uint8 support, address voter, bytes calldata signature)
+        external
+        returns (uint256 weight)
+    {
+        weight = _countOrRevert(proposalId, voter, support, signature, true);
+        emit VoteCast(voter, proposalId, support, weight, "");
+    }
+
+    /// @inheritdoc ICurationVoting
+    function relayBallots(SignedBallot[] calldata ballots) external returns (uint256 counted) {
+        uint256 n = ballots.length;
+        if (n == 0) revert CurationVotingEmptyBatch();
+        for (uint256 i; i < n; ++i) {
+            SignedBallot calldata b = ballots[i];
+            (SkipReason why, uint256 weight) = _tryCount(b.proposalId, b.voter, b.support, b.signature, true);
+            if (why == SkipReason.None) {
+                ++counted;
+                emit VoteCast(b.voter, b.proposalId, b.support, weight, "");
+            } else {
+                emit BallotSkipped(b.voter, b.proposalId, i, why);
+            }
+        }
+    }
+
+    /// @inheritdoc ICurationVoting
+    function ballotDigest(uint256 proposalId, uint8 support, address voter) external view returns (bytes32) {
+        return _ballotDigest(proposalId, support, voter);
+    }
+
+    // ----- finalization ------------------------------------------------------------------------------------
+
+    /// @inheritdoc ICurationVoting
+    function finalize(uint256 proposalId) external returns (ProposalState outcome) {
+        VotingTally.ProposalCore storage core = _cores[proposalId];
+        uint256 snapshot = core.snapshot;
+        if (snapshot == 0) revert CurationVotingUnknownProposal(proposalId);
+        if (core.status != VotingTally.OPEN) revert CurationVotingAlreadyFinalized(proposalId);
+        if (block.number <= core.deadline) revert CurationVotingVotingNotEnded(proposalId, core.deadline);
+        uint256 supply = _token.getPastTotalSupply(snapshot);
+        VotingTally.ForAgainst memory t = _forAgainst[proposalId];
+        uint256 abstainVotes = _abstain[proposalId];
+        bool accepted = VotingTally.quorumMet(t.forVotes, abstainVotes, core.quorumBps, supply)
+            && VotingTally.approved(t.forVotes, t.againstVotes, core.approvalBps);
+        outcome = accepted ? ProposalState.Accepted : ProposalState.Rejected;
+        core.status = uint8(outcome);
+        emit ProposalFinalized(proposalId, outcome, t.forVotes, t.againstVotes, abstainVotes, supply);
+    }
+
+    // ----- internals ---------------------------------------------------------------------------------------
+
+    /// @dev Count a vote or explain, by the matching custom error, why it cannot count.
+    function _countOrRevert(
+        uint256 proposalId,
+        address voter,
+        uint8 support,
+        bytes calldata signature,
+        bool signed
+    ) private returns (uint256 weight) {
+        SkipReason why;
+        (why, weight) = _tryCount(proposalId, voter, support, signature, signed);
+        if (why == SkipReason.None) return weight;
+        if (why == SkipReason.InvalidSupport) revert CurationVotingInvalidSupport(support);
+        if (why == SkipReason.UnknownProposal) revert CurationVotingUnknownProposal(proposalId);
+        if (why == SkipReason.NotStarted) revert CurationVotingNotStarted(proposalId, _cores[proposalId].snapshot);
+        if (why == SkipReason.Closed) revert CurationVotingClosed(proposalId, _cores[proposalId].deadline);
+        if (why == SkipReason.AlreadyVoted) revert CurationVotingAlreadyVoted(proposalId, voter);
+        revert CurationVotingInvalidSignature(proposalId, voter);
+    }
+
+    /// @dev The single path every vote takes: checks, the voter's weight at the snapshot (a view call), then
+    ///      the has-voted bit and the tally. Returns a SkipReason instead of reverting so that a relayed batch
+    ///      can go on past a bad ballot.
+    function _tryCount(
+        uint256 proposalId,
+        address voter,
+        uint8 support,
+        bytes calldata signature,
+        bool signed
+    ) private returns (SkipReason, uint256) {
+        if (support > uint8(Support.Abstain)) return (SkipReason.InvalidSupport, 0);
+        VotingTally.ProposalCore storage core = _cores[proposalId];
+        uint256 snapshot = core.snapshot;
+        if (snapshot == 0) return (SkipReason.UnknownProposal, 0);
+        if (block.number <= snapshot) return (SkipReason.NotStarted, 0);
+        if (block.number > core.deadline) return (SkipReason.Closed, 0);
+        (uint256 word, uint256 mask) = VotingTally.slotOf(proposalId);
+        uint256 bits = _voted[voter][word];
+        if (bits & mask != 0) return (SkipReason.AlreadyVoted, 0);
+        if (signed) {
+            bytes32 digest = _ballotDigest(proposalId, support, voter);
+            if (!SignatureChecker.isValidSignatureNowCalldata(voter, digest, signature)) {
+                return (SkipReason.BadSignature, 0);
+            }
+        }
+        uint256 weight = _token.getPastVotes(voter, snapshot);
+        _voted[voter][word] = bits | mask;
+        if (weight != 0) _addVotes(proposalId, core, support, weight);
+        return (SkipReason.None, weight);
+    }
+
+    function _addVotes(
+        uint256 proposalId,
+        VotingTally.ProposalCore storage core,
+        uint8 support,
+        uint256 weight
+    ) private {
+        if (support == uint8(Support.Abstain)) {
+            _abstain[proposalId] += weight;
+        } else if (support == uint8(Support.For)) {
+            _forAgainst[proposalId].forVotes += weight.toUint128();
+        } else {
+            _forAgainst[proposalId].againstVotes += weight.toUint128();
+            return; // Against never completes a quorum
+        }
+        if (core.lateQuorumExtension != 0 && !core.quorumReached) _checkLateQuorum(proposalId, core);
+    }
+
+    /// @dev GovernorPreventLateQuorum's rule: the vote that first reaches quorum leaves at least
+    ///      `lateQuorumExtension` blocks of voting after it.
+    function _checkLateQuorum(uint256 proposalId, VotingTally.ProposalCore storage core) private {
+        uint256 supply = _token.getPastTotalSupply(core.snapshot);
+        if (!VotingTally.quorumMet(_forAgainst[proposalId].forVotes, _abstain[proposalId], core.quorumBps, supply)) {
+            return;
+        }
+        core.quorumReached = true;
+        uint256 extended = block.number + core.lateQuorumExtension;
+        if (extended > core.deadline) {
+            core.deadline = uint48(extended); // block.number + uint32 stays far below 2**48
+            emit ProposalExtended(proposalId, uint48(extended));
+        }
+    }
+
+    function _ballotDigest(uint256 proposalId, uint8 support, address voter) private view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(BALLOT_TYPEHASH, proposalId, support, voter)));
+    }
+
+    function _checkIds(uint256[] calldata ids, uint256 count, bool batches) private pure {
+        uint256 previous;
+        for (uint256 i; i < ids.length; ++i) {
+            uint256 id = ids[i];
+            if (id == 0 || id > count) {
+                if (batches) revert CurationVotingUnknownBatch(id, count);
+                revert CurationVotingUnknownItem(id, count);
+            }
+            if (id <= previous) revert CurationVotingIdsNotAscending(previous, id);
+            previous = id;
+        }
+    }
+
+    function _state(VotingTally.ProposalCore memory c) private view returns (ProposalState) {
+        if (c.status != VotingTally.OPEN) return ProposalState(c.status);
+        if (block.number <= c.snapshot) return ProposalState.Pending;
+        if (block.number <= c.deadline) return ProposalState.Active;
+        return ProposalState.Closed;
+    }
+
+    function _core(uint256 proposalId) private view returns (VotingTally.ProposalCore memory c) {
+        c = _cores[proposalId];
+        if (c.snapshot == 0) revert CurationVotingUnknownProposal(proposalId);
+    }
+
+    function _onlyManager() private view {
+        if (!_managers[msg.sender]) revert CurationVotingNotDatasetManager(msg.sender);
+    }
+
+    function _requireDataset(uint256 datasetId) private view {
+        if (datasetId == 0 || datasetId > _datasetCount) revert CurationVotingUnknownDataset(datasetId);
+    }
+
+    function _validate(DatasetParams calldata p) private pure {
+        if (p.votingDelay == 0) revert CurationVotingVotingDelayTooShort(p.votingDelay);
+        if (p.votingPeriod == 0) revert CurationVotingVotingPeriodTooShort(p.votingPeriod);
+        if (p.quorumBps > 10_000) revert CurationVotingQuorumOutOfRange(p.quorumBps);
+        if (p.approvalBps == 0 || p.approvalBps > 10_000) revert CurationVotingApprovalOutOfRange(p.approvalBps);
+    }
+
+    function _emitParams(uint256 datasetId, DatasetParams calldata p) private {
+        emit DatasetParamsSet(
+            datasetId,
+            p.votingDelay,
+            p.votingPeriod,
+            p.quorumBps,
+            p.approvalBps,
+            p.lateQuorumExtension,
+            p.proposalThreshold
+        );
+    }
+}

@@ -1,0 +1,1 @@
+"""Curation Commons domain core: pure, deterministic, no I/O."""

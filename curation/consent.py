@@ -1,0 +1,63 @@
+"""Consent flags (per item, per dataset use) and their parsing; one definition for chain and Python."""
+
+from __future__ import annotations
+
+from enum import IntFlag
+
+from curation.errors import InvalidInput
+
+__all__ = ["Consent", "covers", "format_consent", "parse_consent"]
+
+
+class Consent(IntFlag):
+    """Bit flags a contributor grants, and a dataset declares as its intended use (uint16 on-chain).
+
+    An item may enter a dataset only if its consent covers every bit of the dataset's use.
+    """
+
+    TRAIN = 1 << 0  # use the content to train models
+    COMMERCIAL = 1 << 1  # models or products built from it may be used commercially
+    GENERATIVE = 1 << 2  # generative models (that can produce content resembling it)
+    EVALUATION = 1 << 3  # evaluation and benchmarking
+    REDISTRIBUTE = 1 << 4  # the bytes may be redistributed as part of the published dataset
+    SYNTHETIC = 1 << 5  # may be used to produce synthetic training data
+
+
+ALL = Consent(0)
+for _f in Consent:
+    ALL |= _f
+
+
+def parse_consent(text: str) -> Consent:
+    """Parse `train,commercial` (names, case-insensitive), `all`, `none`, or an integer bit mask."""
+    s = text.strip().lower()
+    if s in ("", "none"):
+        return Consent(0)
+    if s == "all":
+        return ALL
+    if s.isdigit() or s.startswith("0x"):
+        value = int(s, 0)
+        if value & ~int(ALL):
+            raise InvalidInput(f"consent mask {text!r} sets unknown bits; known flags: {format_consent(ALL)}")
+        return Consent(value)
+    out = Consent(0)
+    for name in (p.strip() for p in s.replace("|", ",").split(",")):
+        if not name:
+            continue
+        try:
+            out |= Consent[name.upper()]
+        except KeyError:
+            known = ", ".join(f.name.lower() for f in Consent if f.name)
+            raise InvalidInput(f"unknown consent flag {name!r}; known flags: {known}") from None
+    return out
+
+
+def format_consent(flags: int) -> str:
+    """`train,commercial` for the given mask (`none` for 0)."""
+    names = [f.name.lower() for f in Consent if f.name and flags & f]
+    return ",".join(names) if names else "none"
+
+
+def covers(consent: int, use: int) -> bool:
+    """True when every bit of `use` is granted by `consent`."""
+    return consent & use == use
