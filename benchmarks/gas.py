@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-from typing import Any
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -100,7 +99,9 @@ class Bench:
         )
         self.registry.register("")
         digest = hashlib.sha256(b"bench item").digest()
-        self.item = RegistryClient.submitted_id(self.registry.submit_item(cid_v1_raw(digest), digest, 1, 1, 0x3F))
+        self.item = RegistryClient.submitted_id(
+            self.registry.submit_item(cid_v1_raw(digest), digest, 1, 1, 0x3F)
+        )
         self.target = self.registry.address
         self.calldata = Web3.keccak(text="itemCount()")[:4]  # a view: executing it changes nothing
         self.voters: list[LocalAccount] = []
@@ -119,8 +120,16 @@ class Bench:
 
     def pair(self) -> tuple[int, int]:
         """A fresh proposal in each system (one item / one target), both open for voting."""
-        ours = int(self.ours.propose(self.dataset, ProposalKind.INCLUDE, [self.item]).event("ProposalCreated")["proposalId"])
-        oz = int(self.oz.propose(self.target, self.calldata, DESCRIPTION + f" #{ours}").event("ProposalCreated")["proposalId"])
+        ours = int(
+            self.ours.propose(self.dataset, ProposalKind.INCLUDE, [self.item]).event("ProposalCreated")[
+                "proposalId"
+            ]
+        )
+        oz = int(
+            self.oz.propose(self.target, self.calldata, DESCRIPTION + f" #{ours}").event("ProposalCreated")[
+                "proposalId"
+            ]
+        )
         self.w3.testing.mine(2)
         return ours, oz
 
@@ -133,7 +142,9 @@ class Bench:
             a = self.ours.with_signer(signer).cast_vote(ours, Support.FOR, REASON)
             b = self.oz.cast_vote_with_reason(oz, 1, REASON, signer)
         else:
-            a = self.ours.cast_vote_by_sig(sign_ballot(acct, self.ours.ballot(ours, Support.FOR, acct.address)))
+            a = self.ours.cast_vote_by_sig(
+                sign_ballot(acct, self.ours.ballot(ours, Support.FOR, acct.address))
+            )
             b = self.oz.cast_vote_by_sig(oz, 1, acct.address, self.oz.sign(acct, oz, 1))
         return a.gas_used, b.gas_used
 
@@ -152,7 +163,9 @@ class Bench:
 
         # Warm-up: every returning voter votes once in each system, the same way it will be measured.
         w_ours, w_oz = self.pair()
-        for acct, how in zip(direct, ["castVote", "castVote", "castVoteWithReason", "castVoteBySig"], strict=True):
+        for acct, how in zip(
+            direct, ["castVote", "castVote", "castVoteWithReason", "castVoteBySig"], strict=True
+        ):
             self.vote_both(w_ours, w_oz, acct, how)
         for acct in relayed:
             self.vote_both(w_ours, w_oz, acct, "castVoteBySig")
@@ -174,7 +187,9 @@ class Bench:
         ours["relay50_per_vote"] = self.relay(p_ours, relayed[11:61]) // 50
 
         # First-ever voters (no earlier vote in either system: fresh has-voted word here, fresh nonce there).
-        ours["castVote_first_ever"], oz["castVote_first_ever"] = self.vote_both(p_ours, p_oz, fresh[0], "castVote")
+        ours["castVote_first_ever"], oz["castVote_first_ever"] = self.vote_both(
+            p_ours, p_oz, fresh[0], "castVote"
+        )
         ours["castVoteBySig_first_ever"], oz["castVoteBySig_first_ever"] = self.vote_both(
             p_ours, p_oz, fresh[1], "castVoteBySig"
         )
@@ -197,7 +212,9 @@ def render(result: dict[str, dict[str, int]]) -> str:
         a, b = ours.get(key), oz.get(key)
         ratio = f"{a / b:.3f}" if a is not None and b else ""
         target = f"<= {TARGETS[key]:.2f}" if key in TARGETS else ""
-        rows.append(f"{key:32} {a if a is not None else '-':>10} {b if b is not None else '-':>13} {ratio:>7}  {target}")
+        rows.append(
+            f"{key:32} {a if a is not None else '-':>10} {b if b is not None else '-':>13} {ratio:>7}  {target}"
+        )
     relay = ours["relay50_per_vote"] / oz["castVoteBySig"]
     rows.append(f"{'relay50_per_vote / oz castVoteBySig':32} {'':>10} {'':>13} {relay:7.3f}  <= 0.40")
     return "\n".join(rows)

@@ -379,7 +379,7 @@ contract CurationVoting is ICurationVoting, EIP712 {
     }
 
     function _checkIds(uint256[] calldata ids, uint256 count, bool batches) private pure {
-        uint256 previous;
+        uint256 previous = 0;
         for (uint256 i; i < ids.length; ++i) {
             uint256 id = ids[i];
             if (id == 0 || id > count) {

@@ -43,9 +43,10 @@ contract ReleaseRegistry is IReleaseRegistry {
         if (stateBlock >= block.number) revert ReleaseRegistryStateBlockInFuture(stateBlock, block.number);
         uint256 count = _voting.datasetCount();
         if (datasetId == 0 || datasetId > count) revert ReleaseRegistryUnknownDataset(datasetId, count);
-        Release[] storage history = _releases[datasetId];
-        history.push(Release(manifestCid, manifestSha256, stateBlock, uint64(block.number), msg.sender, schemeId));
-        releaseNumber = history.length;
+        _releases[datasetId].push(
+            Release(manifestCid, manifestSha256, stateBlock, uint64(block.number), msg.sender, schemeId)
+        );
+        releaseNumber = _releases[datasetId].length;
         emit ReleasePublished(datasetId, releaseNumber, msg.sender, manifestCid, manifestSha256, stateBlock, schemeId);
     }
 

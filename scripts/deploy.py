@@ -20,7 +20,7 @@ if str(ROOT) not in sys.path:
 
 def main() -> None:
     """Entry point for `brownie run scripts/deploy.py` (brownie's own virtualenv, web3 7)."""
-    from brownie import (  # type: ignore[attr-defined]  # noqa: I001 - brownie injects contract containers
+    from brownie import (  # type: ignore[attr-defined]
         ContentRegistry,
         CurationToken,
         CurationVoting,
@@ -53,7 +53,9 @@ def main() -> None:
             "ReleaseRegistry": releases.address,
         },
     }
-    out = Path(os.environ.get("CURATION_DEPLOYMENT", ROOT / "build" / f"deployment-{network.show_active()}.json"))
+    out = Path(
+        os.environ.get("CURATION_DEPLOYMENT", ROOT / "build" / f"deployment-{network.show_active()}.json")
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     print(f"deployment record written to {out}")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 
 from backend.chain.compiler import ARTIFACTS_DIR
 from backend.errors import ConfigError

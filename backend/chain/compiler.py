@@ -34,7 +34,15 @@ SETTINGS: dict[str, Any] = {
     "metadata": {"bytecodeHash": "none"},
     "remappings": [OZ_REMAP],
     "outputSelection": {
-        "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "evm.methodIdentifiers", "userdoc"]}
+        "*": {
+            "*": [
+                "abi",
+                "evm.bytecode.object",
+                "evm.deployedBytecode.object",
+                "evm.methodIdentifiers",
+                "userdoc",
+            ]
+        }
     },
 }
 

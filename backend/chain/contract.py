@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import ast
-
+import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, Self
 
-from eth_abi import decode as abi_decode
-from eth_utils import keccak, to_checksum_address
+from eth_abi.abi import decode as abi_decode
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
@@ -24,15 +25,13 @@ from backend.errors import ChainError, ContractRevert
 try:  # the embedded chain raises its own exception type for reverted transactions
     from eth_tester.exceptions import TransactionFailed as _TESTER_FAILED
 except ImportError:  # pragma: no cover - eth-tester is a dependency, but keep RPC-only installs working
-    _TESTER_FAILED = ChainError  # type: ignore[misc,assignment]
+    _TESTER_FAILED = ChainError
 
 __all__ = ["DEFAULT_GAS", "ContractClient", "Receipt", "decode_revert", "deploy_contract"]
 
 #: Gas limit sent with every transaction unless a call says otherwise: explicit gas avoids a slow
 #: eth_estimateGas round trip; only gas used is charged.
 DEFAULT_GAS = 8_000_000
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -73,14 +72,18 @@ def _revert_data(exc: BaseException) -> bytes | None:
                 return raw
         seen = seen.__context__
     data: Any = getattr(exc, "data", None)
-    if isinstance(data, dict):
+    while isinstance(data, dict):  # Hardhat nests the revert data: {"data": {"data": "0x..."}}
         data = data.get("data")
     if data is None and exc.args:
         for arg in exc.args:
             if isinstance(arg, str) and arg.startswith("0x"):
                 data = arg
-            elif isinstance(arg, dict) and isinstance(arg.get("data"), str):
-                data = arg["data"]
+            elif isinstance(arg, dict):
+                nested: Any = arg
+                while isinstance(nested, dict):
+                    nested = nested.get("data")
+                if isinstance(nested, str):
+                    data = nested
     if isinstance(data, str) and data.startswith("0x"):
         return bytes(HexBytes(data))
     if isinstance(data, bytes | bytearray):
@@ -105,9 +108,13 @@ def decode_revert(exc: BaseException, where: str) -> ContractRevert:
                 values = abi_decode(types, data[4:]) if types else ()
             except Exception:  # malformed payload: still name the error
                 values = ()
-            shown = ", ".join(f"{p['name'] or '_'}={_fmt(v)}" for p, v in zip(spec.inputs, values, strict=False))
+            shown = ", ".join(
+                f"{p['name'] or '_'}={_fmt(v)}" for p, v in zip(spec.inputs, values, strict=False)
+            )
             why = f": {spec.notice}" if spec.notice else ""
-            return ContractRevert(f"{where} reverted with {spec.name}({shown}){why}", spec.name, tuple(values))
+            return ContractRevert(
+                f"{where} reverted with {spec.name}({shown}){why}", spec.name, tuple(values)
+            )
         if data[:4] == bytes.fromhex("08c379a0"):
             (reason,) = abi_decode(["string"], data[4:])
             return ContractRevert(f"{where} reverted: {reason}", "Error", (reason,))
@@ -143,7 +150,9 @@ def _send(w3: Web3, signer: Signer, tx: dict[str, Any], where: str) -> Any:
         if signer.local is None:
             tx_hash = w3.eth.send_transaction(tx)  # type: ignore[arg-type]
         else:
-            tx.setdefault("nonce", w3.eth.get_transaction_count(signer.address, "pending"))
+            tx.setdefault(
+                "nonce", w3.eth.get_transaction_count(to_checksum_address(signer.address), "pending")
+            )
             tx.setdefault("chainId", w3.eth.chain_id)
             if "gasPrice" not in tx and "maxFeePerGas" not in tx:
                 tx["gasPrice"] = w3.eth.gas_price
@@ -169,7 +178,8 @@ def deploy_contract(w3: Web3, signer: Signer, name: str, *args: Any, gas: int = 
     tx.pop("nonce")
     tx.pop("to", None)
     receipt = _send(w3, signer, dict(tx), where)
-    return w3.eth.contract(address=receipt["contractAddress"], abi=art.abi)
+    deployed: Contract = w3.eth.contract(address=receipt["contractAddress"], abi=art.abi)
+    return deployed
 
 
 class ContractClient:
@@ -183,11 +193,10 @@ class ContractClient:
         self.contract = w3.eth.contract(address=self.address, abi=load_artifact(self.artifact).abi)
         self.signer = signer
 
-    def with_signer(self: T, signer: Signer) -> T:
+    def with_signer(self, signer: Signer) -> Self:
         """A copy of this wrapper that sends from `signer`."""
-        clone = object.__new__(type(self))
-        clone.__dict__.update(self.__dict__)  # type: ignore[attr-defined]
-        clone.signer = signer  # type: ignore[attr-defined]
+        clone = copy.copy(self)
+        clone.signer = signer
         return clone
 
     def _call(self, fn: str, *args: Any, block: int | str = "latest") -> Any:
@@ -238,4 +247,3 @@ def _event_topics(artifact: str) -> dict[bytes, str]:
             sig = f"{entry['name']}({','.join(abi_type(i) for i in entry['inputs'])})"
             out[keccak(text=sig)] = entry["name"]
     return out
-

@@ -54,7 +54,9 @@ class Deployment(BaseModel):
         """ConfigError when the record belongs to another chain than the one connected."""
         actual = w3.eth.chain_id
         if actual != self.chain_id:
-            raise ConfigError(f"deployment record is for chain id {self.chain_id}, but the node is chain {actual}")
+            raise ConfigError(
+                f"deployment record is for chain id {self.chain_id}, but the node is chain {actual}"
+            )
 
 
 def deploy_all(
@@ -70,7 +72,9 @@ def deploy_all(
     first_block = w3.eth.block_number + 1
     token = deploy_contract(w3, deployer, "CurationToken", token_name, token_symbol, deployer.address)
     registry = deploy_contract(w3, deployer, "ContentRegistry", deployer.address)
-    voting = deploy_contract(w3, deployer, "CurationVoting", token.address, registry.address, deployer.address)
+    voting = deploy_contract(
+        w3, deployer, "CurationVoting", token.address, registry.address, deployer.address
+    )
     releases = deploy_contract(w3, deployer, "ReleaseRegistry", voting.address, deployer.address)
     client = RegistryClient(w3, registry.address, deployer)
     for spdx, classes in sorted((licenses if licenses is not None else DEFAULT_LICENSES).items()):

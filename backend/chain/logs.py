@@ -198,16 +198,19 @@ class _HttpTransport:
 
 
 class _ProviderTransport:
-    """JSON-RPC through a web3 provider's raw `make_request` (the embedded py-evm chain)."""
+    """JSON-RPC through web3's request manager (the embedded py-evm chain, which needs web3's formatters).
 
-    def __init__(self, make_request: Callable[[str, Any], Any]) -> None:
-        self._make_request = make_request
+    Results come back formatted (ints, bytes); the parsers below accept both forms.
+    """
+
+    def __init__(self, request: Callable[[str, Any], Any]) -> None:
+        self._request = request
 
     def send(self, payload: list[dict[str, Any]]) -> list[Any]:
         out = []
         for call in payload:
             try:
-                answer = dict(self._make_request(call["method"], call["params"]))
+                answer: dict[str, Any] = {"result": self._request(call["method"], call["params"])}
             except Exception as exc:  # the in-process chain raises its own types
                 answer = {"error": {"code": -32603, "message": f"{type(exc).__name__}: {exc}"}}
             answer["id"] = call["id"]
@@ -292,13 +295,20 @@ class RpcLogFetcher:
     @classmethod
     def from_web3(cls, w3: Web3, addresses: Iterable[str], **kwargs: Any) -> RpcLogFetcher:
         """A fetcher on the node behind an existing connection (HTTP URL or the embedded chain)."""
+        from web3.types import RPCEndpoint
+
         provider: Any = w3.provider
         url = getattr(provider, "endpoint_uri", None)
         if isinstance(url, str) and url.startswith(("http://", "https://")):
             timeout = float(provider.get_request_kwargs().get("timeout", 10.0))
             kwargs.setdefault("timeout", timeout)
             return cls(url, addresses, **kwargs)
-        return cls("embedded", addresses, transport=_ProviderTransport(provider.make_request), **kwargs)
+        return cls(
+            "embedded",
+            addresses,
+            transport=_ProviderTransport(lambda m, p: w3.manager.request_blocking(RPCEndpoint(m), p)),
+            **kwargs,
+        )
 
     def close(self) -> None:
         self._transport.close()
@@ -451,7 +461,7 @@ class RpcLogFetcher:
         raw_logs = self._call(
             "eth_getLogs", [{"fromBlock": hex(a), "toBlock": hex(b), "address": list(self.addresses)}]
         )
-        if not isinstance(raw_logs, list):
+        if not isinstance(raw_logs, list | tuple):
             raise _Rejected(f"eth_getLogs answered {type(raw_logs).__name__}, not a list")
         logs = self._parse_logs(raw_logs, a, b)
         with_logs = sorted({log.block_number for log in logs})
@@ -477,7 +487,7 @@ class RpcLogFetcher:
             blocks=tuple(by_number[n] for n in with_logs),
         )
 
-    def _parse_logs(self, raw_logs: list[Any], a: int, b: int) -> list[RawLog]:
+    def _parse_logs(self, raw_logs: Sequence[Any], a: int, b: int) -> list[RawLog]:
         logs: list[RawLog] = []
         seen: set[tuple[int, int]] = set()
         allowed = set(self.addresses)
@@ -515,7 +525,11 @@ class RpcLogFetcher:
     def _parse_header(self, raw: Any, number: int) -> tuple[BlockRef, int, list[str]]:
         try:
             ref = BlockRef(_int(raw["number"]), _hex(raw["hash"]), _hex(raw["parentHash"]))
-            bloom = int(raw["logsBloom"], 16)
+            bloom_raw = raw["logsBloom"]
+            if isinstance(bloom_raw, bytes):
+                bloom = int.from_bytes(bloom_raw)
+            else:  # hex from a node; eth-tester's formatters hand an int
+                bloom = bloom_raw if isinstance(bloom_raw, int) else int(bloom_raw, 16)
             txs = [_hex(t if isinstance(t, str) else t["hash"]) for t in raw.get("transactions", [])]
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise _Rejected(f"malformed header for block {number} ({exc})") from None
@@ -553,15 +567,21 @@ class RpcLogFetcher:
             self._check_receipts(suspects, per_block)
             return
         # Bloom hits without logs are false positives or left-out blocks, and the last block with logs is
-        # where a silent result cap cuts: ask for those blocks one by one (by hash) and compare.
+        # where a silent result cap cuts: ask for those blocks one by one and compare. By block hash
+        # (EIP-234) where the node takes it; the embedded chain only takes numbers.
         recheck = [ref for ref, _ in suspects if ref.number not in per_block]
         if per_block:
             recheck.append(next(ref for ref, _ in reversed(suspects) if ref.number in per_block))
-        calls = [
-            ("eth_getLogs", [{"blockHash": ref.hash, "address": list(self.addresses)}]) for ref in recheck
-        ]
+        addresses = list(self.addresses)
+        if isinstance(self._transport, _ProviderTransport):
+            filters = [
+                {"fromBlock": hex(r.number), "toBlock": hex(r.number), "address": addresses} for r in recheck
+            ]
+        else:
+            filters = [{"blockHash": r.hash, "address": addresses} for r in recheck]
+        calls = [("eth_getLogs", [f]) for f in filters]
         for ref, found in zip(recheck, self._batch(calls), strict=True):
-            if not isinstance(found, list):
+            if not isinstance(found, list | tuple):
                 raise _Rejected(f"eth_getLogs for block {ref.number} answered {type(found).__name__}")
             again = self._parse_logs(found, ref.number, ref.number)
             if again != per_block.get(ref.number, []):

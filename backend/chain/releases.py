@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from backend.chain.contract import ContractClient, Receipt
 from backend.chain.voting import cid_bytes, cid_text
+from curation.cid import CID
 from curation.errors import InvalidInput
 
 __all__ = ["ReleaseClient", "ReleaseInfo"]
@@ -48,7 +49,7 @@ class ReleaseClient(ContractClient):
     def publish_release(
         self,
         dataset_id: int,
-        manifest_cid: str | bytes,
+        manifest_cid: str | bytes | CID,
         manifest_sha256: bytes | str,
         state_block: int,
         scheme_id: str,

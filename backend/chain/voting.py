@@ -9,7 +9,7 @@ from typing import Any
 
 from backend.chain.contract import ContractClient, Receipt
 from curation.ballots import Ballot, SignedBallot, Support
-from curation.cid import parse_cid
+from curation.cid import CID, parse_cid
 from curation.errors import InvalidInput
 
 __all__ = [
@@ -101,7 +101,7 @@ class Tally:
         return self.for_votes + self.against_votes + self.abstain_votes
 
 
-def cid_bytes(cid: str | bytes) -> bytes:
+def cid_bytes(cid: str | bytes | CID) -> bytes:
     """Binary form of a CID given as text (any base) or bytes; InvalidInput if it is not a CID."""
     return parse_cid(cid).to_bytes()
 
@@ -149,7 +149,7 @@ class VotingClient(ContractClient):
 
     # --- datasets -----------------------------------------------------------------------------------------
     def create_dataset(
-        self, name: str, description_cid: str | bytes, use: int, params: DatasetParams | None = None
+        self, name: str, description_cid: str | bytes | CID, use: int, params: DatasetParams | None = None
     ) -> Receipt:
         """Create a dataset (manager only); the id is in `receipt.event("DatasetCreated")["datasetId"]`."""
         p = params or DatasetParams()
@@ -181,7 +181,7 @@ class VotingClient(ContractClient):
         kind: ProposalKind | int,
         item_ids: Sequence[int] = (),
         batch_ids: Sequence[int] = (),
-        description_cid: str | bytes = b"",
+        description_cid: str | bytes | CID = b"",
     ) -> Receipt:
         """Propose (ids are sorted and de-duplicated first); the id is in the ProposalCreated event."""
         items, batches = _ids(item_ids, "item"), _ids(batch_ids, "batch")

@@ -55,7 +55,9 @@ def deploy(
     if as_json:
         emit_json({**record.model_dump(), "path": str(path)})
         return
-    table = Table("contract", "address", title=f"deployed on chain {record.chain_id} from block {record.deploy_block}")
+    table = Table(
+        "contract", "address", title=f"deployed on chain {record.chain_id} from block {record.deploy_block}"
+    )
     for name, address in record.contracts.items():
         table.add_row(name, address)
     console.print(table)
@@ -76,7 +78,9 @@ def account_new(
 @account_app.command("import")
 @guarded
 def account_import(
-    key_file: Annotated[Path, typer.Argument(help="file holding a hex private key (never pass keys as arguments)")],
+    key_file: Annotated[
+        Path, typer.Argument(help="file holding a hex private key (never pass keys as arguments)")
+    ],
     keystore_dir: Annotated[Path | None, typer.Option("--dir", help="keystore directory")] = None,
 ) -> None:
     """Encrypt an existing private key into a keystore."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import typer
@@ -62,7 +62,9 @@ def pick_signer(w3: Any, keystore: Path | None, dev_account: int | None) -> Sign
     signers = dev_signers(w3)
     index = dev_account or 0
     if not 0 <= index < len(signers):
-        raise ConfigError(f"--dev-account {index} is out of range: the node has {len(signers)} unlocked accounts")
+        raise ConfigError(
+            f"--dev-account {index} is out of range: the node has {len(signers)} unlocked accounts"
+        )
     return signers[index]
 
 

@@ -25,7 +25,9 @@ def test_admin_mints_and_votes_need_delegation(chain: Chain) -> None:
 
 def test_non_minter_mint_reverts_with_named_error(chain: Chain) -> None:
     token = _token(chain).with_signer(chain.signers[2])
-    with pytest.raises(ContractRevert, match=r"CurationTokenNotMinter\(caller=0x[0-9a-fA-F]{40}\).*minter role"):
+    with pytest.raises(
+        ContractRevert, match=r"CurationTokenNotMinter\(caller=0x[0-9a-fA-F]{40}\).*minter role"
+    ):
         token.mint(chain.signers[2].address, 1)
 
 

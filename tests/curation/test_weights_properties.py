@@ -154,7 +154,10 @@ def test_more_for_votes_never_lower_a_source_weight(
     )
     sources = list(inp.sources)
     sources[j] = new
-    after = run(dataclasses.replace(inp, sources=tuple(sources)), params)
+    after = outcome(dataclasses.replace(inp, sources=tuple(sources)), params)
+    # both caps together can stall progressive filling, and whether they do depends on the weights
+    assume(isinstance(after, WeightResult))
+    assert isinstance(after, WeightResult)
     b = {s.proposal_id: s for s in before.sources}[src.proposal_id]
     a = {s.proposal_id: s for s in after.sources}[src.proposal_id]
     assert Decimal(a.score) >= Decimal(b.score)
@@ -182,11 +185,11 @@ def test_caps_hold_or_are_refused(inp: WeightInputs, params: Any, caps: Any) -> 
     if "max_epochs" in params:
         budget, max_epochs = Decimal(params["budget_bytes"]), Decimal(params["max_epochs"])
         for s in res.sources:
-            with localcontext(Context(prec=60)):
-                cap = max_epochs * s.eligible_bytes / budget
-            assert Decimal(s.exact_weight) <= cap + Decimal("1e-29")
             slack = len(owners_per_source.get(s.proposal_id, ())) if "contributor_cap" in params else 1
-            assert s.weight <= cap * WAD + slack
+            with localcontext(Context(prec=80)):  # exact enough to compare 30-place strings
+                cap = max_epochs * s.eligible_bytes / budget
+                assert Decimal(s.exact_weight) <= cap + Decimal("1e-29")
+                assert s.weight <= cap * WAD + slack
     if "contributor_cap" in params:
         cap = Decimal(params["contributor_cap"]) * WAD
         for owner, total in res.contributors.items():

@@ -210,8 +210,8 @@ def test_common_ancestor_is_found_with_few_block_lookups(
     hardhat: HardhatNode, deployed: tuple[Deployment, TokenTraffic], tmp_path: Path
 ) -> None:
     deployment, traffic = deployed
-    rng = random.Random(9)
-    traffic.blocks(rng, 64, max_txs=1)  # many recorded blocks below the fork
+    for i in range(64):  # many recorded blocks (each with a log) below the fork
+        traffic.mine([traffic.mint_tx(traffic.holders[i % 5], i + 1)])
     addresses = list(deployment.contracts.values())
     source = _ForkingSource(RpcLogFetcher(hardhat.url, addresses), lambda: None)
     indexer = Indexer(

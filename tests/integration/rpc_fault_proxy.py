@@ -38,6 +38,7 @@ class FaultPlan:
     lie_range: float = 0.0
     max_range: int | None = None
     max_results: int | None = None
+    drop_style: str = "mixed"  # "tail" (a silent result cap), "random" (logs anywhere), or "mixed"
     hang_seconds: float = 1.0
     healthy_requests: int = 0
 
@@ -87,7 +88,12 @@ def start_proxy(upstream: str, plan: FaultPlan) -> FaultProxy:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class names it so
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body go out in two writes: without this, Nagle + delayed ACK add 40 ms each.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
         def _send(self, status: int, body: bytes, length: int | None = None) -> None:
@@ -154,7 +160,8 @@ def start_proxy(upstream: str, plan: FaultPlan) -> FaultProxy:
                 return answer
             if local.random() < plan.drop_logs:
                 proxy.injected["drop_logs"] += 1
-                if local.random() < 0.5:
+                tail = plan.drop_style == "tail" or (plan.drop_style == "mixed" and local.random() < 0.5)
+                if tail:
                     result = result[: local.randrange(len(result))]  # a silent cap: the tail is gone
                 else:
                     gone = set(local.sample(range(len(result)), local.randint(1, len(result))))

@@ -1,0 +1,99 @@
+"""Shared state of one app and the dependencies routes declare through `Annotated`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from backend.api.auth import Authenticator, Session
+from backend.api.errors import Unauthenticated
+from backend.api.ratelimit import RateLimiter
+from backend.api.readmodel import ReadModel
+from backend.api.settings import ApiSettings
+from backend.ipfs.base import ContentStore
+
+__all__ = [
+    "ApiContext",
+    "AuthDep",
+    "Ctx",
+    "Limit",
+    "Offset",
+    "ReadModelDep",
+    "SessionDep",
+    "StoreDep",
+    "client_key",
+    "get_context",
+    "rate_limit",
+]
+
+
+@dataclass
+class ApiContext:
+    """Everything a request may need, built once by create_app and kept on `app.state.ctx`."""
+
+    settings: ApiSettings
+    read_model: ReadModel
+    store: ContentStore
+    auth: Authenticator
+    limiter: RateLimiter
+    upload_limiter: RateLimiter
+    chain_id: int
+    registry: str | None
+    clock: Callable[[], float]
+
+
+def get_context(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated[ApiContext, Depends(get_context)]
+
+
+def _read_model(ctx: Ctx) -> ReadModel:
+    return ctx.read_model
+
+
+def _store(ctx: Ctx) -> ContentStore:
+    return ctx.store
+
+
+def _auth(ctx: Ctx) -> Authenticator:
+    return ctx.auth
+
+
+ReadModelDep = Annotated[ReadModel, Depends(_read_model)]
+StoreDep = Annotated[ContentStore, Depends(_store)]
+AuthDep = Annotated[Authenticator, Depends(_auth)]
+
+Offset = Annotated[int, Query(ge=0, le=2**31, description="rows to skip")]
+Limit = Annotated[int, Query(ge=1, le=1000, description="rows to return (at most 1000)")]
+
+
+def client_key(request: Request) -> str:
+    """Who a request counts against: the peer address (put the API behind a proxy that sets it right)."""
+    return request.client.host if request.client else "unknown"
+
+
+async def rate_limit(request: Request, ctx: Ctx) -> None:
+    """Spend one token of the client's bucket (RateLimited -> 429 with Retry-After)."""
+    ctx.limiter.hit(client_key(request))
+
+
+_bearer = HTTPBearer(auto_error=False, description="session token from POST /auth/verify")
+
+
+async def current_session(
+    ctx: Ctx, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Session:
+    """The signed-in wallet of a request (Unauthenticated -> 401 without a valid bearer token)."""
+    if credentials is None:
+        raise Unauthenticated("sign in first: send `Authorization: Bearer <token>` from POST /auth/verify")
+    return ctx.auth.tokens.check(credentials.credentials)
+
+
+SessionDep = Annotated[Session, Depends(current_session)]

@@ -1,0 +1,296 @@
+"""Response models of the API: what the read model returns and what the OpenAPI document describes."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "Contributor",
+    "ContributorWeight",
+    "Dataset",
+    "DatasetParams",
+    "ErrorBody",
+    "Health",
+    "Item",
+    "ItemWeight",
+    "License",
+    "NonceOut",
+    "Page",
+    "Proposal",
+    "ProposalTurnout",
+    "Release",
+    "ReleaseDiff",
+    "SessionOut",
+    "SignInIn",
+    "SignInOut",
+    "SourceWeightOut",
+    "Tallies",
+    "TransparencyReport",
+    "UnsignedTxOut",
+    "UploadOut",
+    "VotingConcentration",
+    "Weights",
+    "error_responses",
+]
+
+T = TypeVar("T")
+
+#: Integers that may exceed 2**53 (token amounts, weights in wad) travel as decimal strings.
+BigInt = str
+Address = str
+Cid = str
+Hex32 = str
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ErrorBody(_Model):
+    """Every error response: a sentence saying what was wrong, and a stable code."""
+
+    detail: str
+    code: str
+
+
+class Health(_Model):
+    status: Literal["ok"] = "ok"
+    chain_id: int
+    registry: Address | None
+
+
+class Page(_Model, Generic[T]):
+    """A slice of a longer list: `items[offset : offset + limit]` of `total`."""
+
+    items: list[T]
+    total: int
+    offset: int
+    limit: int
+
+
+class License(_Model):
+    """An allowlist entry (curation.licenses.LicenseClass flags spelled out)."""
+
+    id: int
+    spdx: str
+    commercial_use: bool
+    share_alike: bool
+    attribution: bool
+    allowed: bool
+
+
+class DatasetParams(_Model):
+    voting_delay: int
+    voting_period: int
+    quorum_bps: int
+    approval_threshold_bps: int
+    proposal_threshold: BigInt
+
+
+class Dataset(_Model):
+    id: int
+    name: str
+    description_cid: Cid | None
+    use: int = Field(description="curation.consent.Consent flags the dataset is for")
+    use_names: str = Field(description="the same flags as names, e.g. `train,commercial`")
+    params: DatasetParams
+    release_count: int
+    latest_release: int | None
+
+
+class Release(_Model):
+    dataset_id: int
+    number: int
+    manifest_cid: Cid
+    manifest_sha256: Hex32
+    state_block: int
+    scheme_id: str
+    parent: int | None
+    item_count: int
+    published_block: int | None = None
+
+
+class ItemWeight(_Model):
+    item_id: int
+    weight: BigInt = Field(description="share of 10**18")
+    source: int = Field(description="proposal that counts the item")
+
+
+class SourceWeightOut(_Model):
+    proposal_id: int
+    score: str
+    eligible_items: int
+    eligible_bytes: int
+    weight: BigInt
+
+
+class ContributorWeight(_Model):
+    address: Address
+    weight: BigInt
+
+
+class Weights(_Model):
+    dataset_id: int
+    release: int
+    scheme_id: str
+    params: dict[str, str | None]
+    total: BigInt
+    sources: list[SourceWeightOut]
+    contributors: list[ContributorWeight]
+    items: Page[ItemWeight]
+    exclusions: dict[str, str] = Field(description="item id -> reason code")
+
+
+class Item(_Model):
+    id: int
+    cid: Cid
+    sha256: Hex32
+    size: int
+    license_id: int
+    license: str
+    contributor: Address
+    consent: int
+    consent_names: str
+    expiry: int = Field(description="unix seconds; 0 = no expiry")
+    revoked: bool
+    block: int
+
+
+class Contributor(_Model):
+    id: int
+    address: Address
+    profile_uri: str
+    item_count: int
+    total_bytes: int
+
+
+class Tallies(_Model):
+    for_votes: BigInt
+    against_votes: BigInt
+    abstain_votes: BigInt
+
+
+class Proposal(_Model):
+    id: int
+    dataset_id: int
+    kind: Literal["include", "remove"]
+    item_ids: list[int]
+    batch_ids: list[int]
+    description_cid: Cid | None
+    proposer: Address
+    snapshot_block: int
+    deadline_block: int
+    status: Literal["pending", "active", "succeeded", "defeated", "accepted", "rejected"]
+    tallies: Tallies
+    voters: int
+    total_supply: BigInt | None = Field(description="past total supply at the snapshot, once known")
+    quorum_reached: bool | None
+
+
+class ReleaseDiff(_Model):
+    added_items: list[int]
+    removed_items: dict[str, str] = Field(description="item id -> reason it left (removed, revoked, ...)")
+    changed_weights: int
+
+
+class ProposalTurnout(_Model):
+    proposal_id: int
+    votes_cast: BigInt
+    total_supply: BigInt
+    turnout_bps: int
+    voters: int
+
+
+class VotingConcentration(_Model):
+    voters: int
+    top1_share_bps: int
+    top10_share_bps: int
+    nakamoto: int = Field(description="fewest voters holding more than half of the votes cast")
+
+
+class TransparencyReport(_Model):
+    dataset_id: int
+    release: int
+    parent: int | None
+    state_block: int
+    manifest_cid: Cid
+    item_count: int
+    contributor_count: int
+    diff: ReleaseDiff
+    turnout: list[ProposalTurnout]
+    concentration: VotingConcentration
+    revocations: list[int] = Field(description="items revoked since the parent release")
+
+
+class NonceOut(_Model):
+    """What a wallet needs to write the sign-in message."""
+
+    nonce: str
+    expires_at: int
+    domain: str
+    uri: str
+    chain_id: int
+    statement: str | None
+    version: Literal["1"] = "1"
+
+
+class SignInIn(_Model):
+    message: str = Field(max_length=4096, description="the EIP-4361 message text, exactly as signed")
+    signature: str = Field(max_length=200, description="personal_sign signature, 0x + 65 bytes hex")
+
+
+class SignInOut(_Model):
+    token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the scheme name, not a secret
+    address: Address
+    expires_at: int
+
+
+class SessionOut(_Model):
+    address: Address
+    expires_at: int
+
+
+class UnsignedTxOut(_Model):
+    """A transaction for the contributor's wallet to sign and send; the server never signs it."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    from_: Address = Field(alias="from", serialization_alias="from")
+    to: Address
+    data: str
+    value: int
+    gas: int
+    chain_id: int = Field(alias="chainId", serialization_alias="chainId")
+
+
+class UploadOut(_Model):
+    cid: Cid
+    sha256: Hex32
+    size: int
+    license_id: int
+    consent: int
+    expiry: int
+    transaction: UnsignedTxOut
+
+
+_ERROR_TEXT = {
+    304: "Not modified: the ETag given in If-None-Match is current",
+    400: "The request could not be read (for example an upload cut off)",
+    401: "Not signed in, or the sign-in was refused",
+    404: "No such dataset, release, item, contributor or proposal",
+    409: "Conflicts with what exists",
+    413: "Upload larger than the configured limit",
+    422: "A parameter or body value is not valid",
+    429: "Too many requests; see Retry-After",
+    502: "The content store failed",
+    503: "The content store or deployment is not available",
+    504: "The content store did not answer in time",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these error statuses, each with the ErrorBody schema."""
+    return {code: {"model": ErrorBody, "description": _ERROR_TEXT[code]} for code in codes}

@@ -1,0 +1,242 @@
+"""What the read endpoints serve: the `ReadModel` protocol and an in-memory implementation."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from typing import Protocol, TypeVar
+
+from backend.api.errors import NotFound
+from backend.api.models import (
+    Contributor,
+    ContributorWeight,
+    Dataset,
+    Item,
+    ItemWeight,
+    License,
+    Page,
+    Proposal,
+    Release,
+    SourceWeightOut,
+    TransparencyReport,
+    Weights,
+)
+from curation.unixfs import compute_cid
+from curation.weights.base import WeightResult
+
+__all__ = ["InMemoryReadModel", "ReadModel", "page", "weights_model"]
+
+T = TypeVar("T")
+
+
+def page(rows: Iterable[T], offset: int, limit: int) -> Page[T]:
+    """Slice `rows` (already in their final order) into a Page."""
+    everything = list(rows)
+    return Page[T](
+        items=everything[offset : offset + limit], total=len(everything), offset=offset, limit=limit
+    )
+
+
+def weights_model(result: WeightResult, dataset_id: int, number: int) -> Weights:
+    """The Weights response for a scheme's result (every item in one page; `ReadModel.weights` slices)."""
+    rows = [
+        ItemWeight(item_id=item_id, weight=str(w), source=result.item_source[item_id])
+        for item_id, w in sorted(result.items.items())
+    ]
+    return Weights(
+        dataset_id=dataset_id,
+        release=number,
+        scheme_id=result.scheme_id,
+        params=dict(result.params),
+        total=str(sum(result.items.values()) if result.items else 0),
+        sources=[
+            SourceWeightOut(
+                proposal_id=s.proposal_id,
+                score=s.score,
+                eligible_items=s.eligible_items,
+                eligible_bytes=s.eligible_bytes,
+                weight=str(s.weight),
+            )
+            for s in result.sources
+        ],
+        contributors=[
+            ContributorWeight(address=a, weight=str(w)) for a, w in sorted(result.contributors.items())
+        ],
+        items=Page[ItemWeight](items=rows, total=len(rows), offset=0, limit=max(1, len(rows))),
+        exclusions={str(k): v for k, v in sorted(result.exclusions.items())},
+    )
+
+
+class ReadModel(Protocol):
+    """Read-only view of the folded chain state and published releases, as API models.
+
+    Methods raise backend.api.errors.NotFound for an unknown dataset, release, item, contributor or
+    proposal; lists come in id order (contributors by id, releases by number). `number=None` means the latest
+    release. The API calls these from worker threads, so an implementation may block (database, IPFS).
+    """
+
+    def licenses(self) -> list[License]: ...
+    def datasets(self) -> list[Dataset]: ...
+    def dataset(self, dataset_id: int) -> Dataset: ...
+    def releases(self, dataset_id: int) -> list[Release]: ...
+    def release(self, dataset_id: int, number: int | None) -> Release: ...
+    def manifest(self, dataset_id: int, number: int) -> tuple[bytes, str]:
+        """The release's manifest bytes exactly as published, and their CID (text, base32 CIDv1)."""
+        ...
+
+    def weights(self, dataset_id: int, number: int, *, offset: int, limit: int) -> Weights: ...
+    def report(self, dataset_id: int, number: int) -> TransparencyReport: ...
+    def items(self, *, contributor: str | None, offset: int, limit: int) -> Page[Item]: ...
+    def item(self, item_id: int) -> Item: ...
+    def contributors(self, *, offset: int, limit: int) -> Page[Contributor]: ...
+    def contributor(self, address: str) -> Contributor: ...
+    def proposals(self, dataset_id: int, *, offset: int, limit: int) -> Page[Proposal]: ...
+    def proposal(self, proposal_id: int) -> Proposal: ...
+
+
+class InMemoryReadModel:
+    """A ReadModel over plain dictionaries (tests, demos); fill it with the `add_*` methods."""
+
+    def __init__(self) -> None:
+        self._licenses: dict[int, License] = {}
+        self._datasets: dict[int, Dataset] = {}
+        self._releases: dict[tuple[int, int], Release] = {}
+        self._manifests: dict[tuple[int, int], tuple[bytes, str]] = {}
+        self._weights: dict[tuple[int, int], Weights] = {}
+        self._reports: dict[tuple[int, int], TransparencyReport] = {}
+        self._items: dict[int, Item] = {}
+        self._contributors: dict[str, Contributor] = {}
+        self._proposals: dict[int, Proposal] = {}
+
+    # -- filling -----------------------------------------------------------------------------------
+    def add_license(self, lic: License) -> None:
+        self._licenses[lic.id] = lic
+
+    def add_dataset(self, dataset: Dataset) -> None:
+        self._datasets[dataset.id] = dataset
+
+    def add_release(
+        self,
+        dataset_id: int,
+        manifest: bytes,
+        *,
+        state_block: int,
+        scheme_id: str,
+        item_count: int,
+        weights: Weights | None = None,
+        report: TransparencyReport | None = None,
+    ) -> Release:
+        """Record the next release of `dataset_id`; CID and sha256 are computed from `manifest`."""
+        ds = self.dataset(dataset_id)
+        number = ds.release_count + 1
+        cid = str(compute_cid(manifest).cid)
+        release = Release(
+            dataset_id=dataset_id,
+            number=number,
+            manifest_cid=cid,
+            manifest_sha256="0x" + hashlib.sha256(manifest).hexdigest(),
+            state_block=state_block,
+            scheme_id=scheme_id,
+            parent=number - 1 or None,
+            item_count=item_count,
+        )
+        self._releases[dataset_id, number] = release
+        self._manifests[dataset_id, number] = (manifest, cid)
+        if weights is not None:
+            self._weights[dataset_id, number] = weights
+        if report is not None:
+            self._reports[dataset_id, number] = report
+        self._datasets[dataset_id] = ds.model_copy(update={"release_count": number, "latest_release": number})
+        return release
+
+    def add_item(self, item: Item) -> None:
+        self._items[item.id] = item
+
+    def add_contributor(self, contributor: Contributor) -> None:
+        self._contributors[contributor.address.lower()] = contributor
+
+    def add_proposal(self, proposal: Proposal) -> None:
+        self._proposals[proposal.id] = proposal
+
+    # -- ReadModel ---------------------------------------------------------------------------------
+    def licenses(self) -> list[License]:
+        return [self._licenses[k] for k in sorted(self._licenses)]
+
+    def datasets(self) -> list[Dataset]:
+        return [self._datasets[k] for k in sorted(self._datasets)]
+
+    def dataset(self, dataset_id: int) -> Dataset:
+        try:
+            return self._datasets[dataset_id]
+        except KeyError:
+            raise NotFound(f"dataset {dataset_id} does not exist") from None
+
+    def releases(self, dataset_id: int) -> list[Release]:
+        ds = self.dataset(dataset_id)
+        return [self._releases[dataset_id, n] for n in range(1, ds.release_count + 1)]
+
+    def release(self, dataset_id: int, number: int | None) -> Release:
+        ds = self.dataset(dataset_id)
+        if number is None:
+            if ds.latest_release is None:
+                raise NotFound(f"dataset {dataset_id} has no release yet")
+            number = ds.latest_release
+        try:
+            return self._releases[dataset_id, number]
+        except KeyError:
+            raise NotFound(
+                f"dataset {dataset_id} has no release {number} (it has {ds.release_count})"
+            ) from None
+
+    def manifest(self, dataset_id: int, number: int) -> tuple[bytes, str]:
+        self.release(dataset_id, number)
+        return self._manifests[dataset_id, number]
+
+    def weights(self, dataset_id: int, number: int, *, offset: int, limit: int) -> Weights:
+        self.release(dataset_id, number)
+        try:
+            full = self._weights[dataset_id, number]
+        except KeyError:
+            raise NotFound(f"release {number} of dataset {dataset_id} has no weights recorded") from None
+        rows: list[ItemWeight] = full.items.items
+        return full.model_copy(update={"items": page(rows, offset, limit)})
+
+    def report(self, dataset_id: int, number: int) -> TransparencyReport:
+        self.release(dataset_id, number)
+        try:
+            return self._reports[dataset_id, number]
+        except KeyError:
+            raise NotFound(f"release {number} of dataset {dataset_id} has no transparency report") from None
+
+    def items(self, *, contributor: str | None, offset: int, limit: int) -> Page[Item]:
+        rows = (self._items[k] for k in sorted(self._items))
+        if contributor is not None:
+            who = contributor.lower()
+            rows = (i for i in rows if i.contributor.lower() == who)
+        return page(rows, offset, limit)
+
+    def item(self, item_id: int) -> Item:
+        try:
+            return self._items[item_id]
+        except KeyError:
+            raise NotFound(f"item {item_id} does not exist") from None
+
+    def contributors(self, *, offset: int, limit: int) -> Page[Contributor]:
+        return page(sorted(self._contributors.values(), key=lambda c: c.id), offset, limit)
+
+    def contributor(self, address: str) -> Contributor:
+        try:
+            return self._contributors[address.lower()]
+        except KeyError:
+            raise NotFound(f"{address} is not a registered contributor") from None
+
+    def proposals(self, dataset_id: int, *, offset: int, limit: int) -> Page[Proposal]:
+        self.dataset(dataset_id)
+        rows = (self._proposals[k] for k in sorted(self._proposals))
+        return page((p for p in rows if p.dataset_id == dataset_id), offset, limit)
+
+    def proposal(self, proposal_id: int) -> Proposal:
+        try:
+            return self._proposals[proposal_id]
+        except KeyError:
+            raise NotFound(f"proposal {proposal_id} does not exist") from None

@@ -1,0 +1,23 @@
+"""Registered contributors: a page of them, and one by address."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from backend.api.deps import Limit, Offset, ReadModelDep
+from backend.api.models import Contributor, Page, error_responses
+from backend.api.routes.items import AddressParam
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["contributors"])
+
+
+@router.get("/contributors", response_model=Page[Contributor], responses=error_responses(422))
+def list_contributors(model: ReadModelDep, offset: Offset = 0, limit: Limit = 100) -> Page[Contributor]:
+    return model.contributors(offset=offset, limit=limit)
+
+
+@router.get("/contributors/{address}", response_model=Contributor, responses=error_responses(404, 422))
+def get_contributor(model: ReadModelDep, address: AddressParam) -> Contributor:
+    return model.contributor(address)

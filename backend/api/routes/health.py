@@ -1,0 +1,17 @@
+"""GET /health: liveness, and which chain and registry this API serves."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from backend.api.deps import Ctx
+from backend.api.models import Health
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["meta"])
+
+
+@router.get("/health", response_model=Health)
+def health(ctx: Ctx) -> Health:
+    return Health(chain_id=ctx.chain_id, registry=ctx.registry)

@@ -1,0 +1,28 @@
+"""Proposals of a dataset with their tallies, and one proposal by id."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from backend.api.deps import Limit, Offset, ReadModelDep
+from backend.api.models import Page, Proposal, error_responses
+from backend.api.routes.datasets import DatasetId
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["proposals"])
+_MISSING = error_responses(404, 422)
+
+
+@router.get("/datasets/{dataset_id}/proposals", response_model=Page[Proposal], responses=_MISSING)
+def list_proposals(
+    model: ReadModelDep, dataset_id: DatasetId, offset: Offset = 0, limit: Limit = 100
+) -> Page[Proposal]:
+    return model.proposals(dataset_id, offset=offset, limit=limit)
+
+
+@router.get("/proposals/{proposal_id}", response_model=Proposal, responses=_MISSING)
+def get_proposal(model: ReadModelDep, proposal_id: Annotated[int, Path(ge=0, le=2**63 - 1)]) -> Proposal:
+    return model.proposal(proposal_id)

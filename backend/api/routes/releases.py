@@ -1,0 +1,80 @@
+"""Releases of a dataset: list, one release, its manifest (ETag = CID), weights and transparency report."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Response
+
+from backend.api.deps import Limit, Offset, ReadModelDep
+from backend.api.models import Release, TransparencyReport, Weights, error_responses
+from backend.api.routes.datasets import DatasetId
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["releases"])
+
+Number = Annotated[int, Path(ge=1, le=2**63 - 1, description="release number (1 = first)")]
+_MISSING = error_responses(404, 422)
+
+
+@router.get("/datasets/{dataset_id}/releases", response_model=list[Release], responses=_MISSING)
+def list_releases(model: ReadModelDep, dataset_id: DatasetId) -> list[Release]:
+    return model.releases(dataset_id)
+
+
+@router.get("/datasets/{dataset_id}/releases/latest", response_model=Release, responses=_MISSING)
+def latest_release(model: ReadModelDep, dataset_id: DatasetId) -> Release:
+    return model.release(dataset_id, None)
+
+
+@router.get("/datasets/{dataset_id}/releases/{number}", response_model=Release, responses=_MISSING)
+def get_release(model: ReadModelDep, dataset_id: DatasetId, number: Number) -> Release:
+    return model.release(dataset_id, number)
+
+
+def _etag_matches(if_none_match: str | None, etag: str) -> bool:
+    if if_none_match is None:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or etag in tags
+
+
+@router.get(
+    "/datasets/{dataset_id}/releases/{number}/manifest",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The manifest bytes exactly as published (canonical JSON); ETag is the quoted CID",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
+        304: {"description": "Not modified: the ETag given in If-None-Match is current"},
+        **_MISSING,
+    },
+)
+def get_manifest(
+    model: ReadModelDep,
+    dataset_id: DatasetId,
+    number: Number,
+    if_none_match: Annotated[str | None, Header(max_length=4096)] = None,
+) -> Response:
+    data, cid = model.manifest(dataset_id, number)
+    etag = f'"{cid}"'
+    headers = {"ETag": etag, "Cache-Control": "public, max-age=31536000, immutable"}
+    if _etag_matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(content=data, media_type="application/json", headers=headers)
+
+
+@router.get("/datasets/{dataset_id}/releases/{number}/weights", response_model=Weights, responses=_MISSING)
+def get_weights(
+    model: ReadModelDep, dataset_id: DatasetId, number: Number, offset: Offset = 0, limit: Limit = 100
+) -> Weights:
+    return model.weights(dataset_id, number, offset=offset, limit=limit)
+
+
+@router.get(
+    "/datasets/{dataset_id}/releases/{number}/report", response_model=TransparencyReport, responses=_MISSING
+)
+def get_report(model: ReadModelDep, dataset_id: DatasetId, number: Number) -> TransparencyReport:
+    return model.report(dataset_id, number)

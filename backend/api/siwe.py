@@ -1,0 +1,168 @@
+"""Sign-In with Ethereum (EIP-4361): build, parse and verify messages signed with personal_sign (EIP-191)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_utils.address import to_checksum_address
+
+from backend.api.errors import SignInFailed
+
+__all__ = ["SiweMessage", "format_time", "parse_time", "recover_signer", "verify_message"]
+
+_HEADER = " wants you to sign in with your Ethereum account:"
+_MESSAGE = re.compile(
+    r"(?:(?P<scheme>[a-zA-Z][a-zA-Z0-9+\-.]*)://)?(?P<domain>[^\s/?#]+)" + re.escape(_HEADER) + r"\n"
+    r"(?P<address>0x[0-9a-fA-F]{40})\n"
+    r"\n"
+    r"(?:(?P<statement>[^\n]+)\n)?"
+    r"\n"
+    r"URI: (?P<uri>[^\s]+)\n"
+    r"Version: (?P<version>[^\n]*)\n"
+    r"Chain ID: (?P<chain_id>[0-9]{1,20})\n"
+    r"Nonce: (?P<nonce>[^\n]*)\n"
+    r"Issued At: (?P<issued_at>[^\n]+)"
+    r"(?:\nExpiration Time: (?P<expiration_time>[^\n]+))?"
+    r"(?:\nNot Before: (?P<not_before>[^\n]+))?"
+    r"(?:\nRequest ID: (?P<request_id>[^\n]*))?"
+    r"(?:\nResources:(?P<resources>(?:\n- [^\n]+)*))?"
+)
+_NONCE = re.compile(r"[a-zA-Z0-9]{8,}")
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})")
+
+
+def parse_time(text: str, what: str) -> datetime:
+    """An RFC 3339 date-time with a time zone, as an aware datetime (SignInFailed otherwise)."""
+    if not _RFC3339.fullmatch(text):
+        raise SignInFailed(f"{what} {text!r} is not an RFC 3339 date-time with a time zone")
+    try:
+        return datetime.fromisoformat(text.upper())
+    except ValueError:
+        raise SignInFailed(f"{what} {text!r} is not a valid date-time") from None
+
+
+def format_time(ts: float) -> str:
+    """Unix seconds as RFC 3339 UTC with a `Z`, to the second."""
+    return datetime.fromtimestamp(int(ts), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class SiweMessage:
+    """The fields of an EIP-4361 message; `to_text()` gives the exact text a wallet signs."""
+
+    domain: str
+    address: str
+    uri: str
+    chain_id: int
+    nonce: str
+    issued_at: str
+    statement: str | None = None
+    version: str = "1"
+    expiration_time: str | None = None
+    not_before: str | None = None
+    request_id: str | None = None
+    resources: tuple[str, ...] = field(default_factory=tuple)
+    scheme: str | None = None
+
+    def to_text(self) -> str:
+        prefix = f"{self.scheme}://" if self.scheme else ""
+        lines = [f"{prefix}{self.domain}{_HEADER}", self.address, ""]
+        if self.statement is not None:
+            lines.append(self.statement)
+        lines += [
+            "",
+            f"URI: {self.uri}",
+            f"Version: {self.version}",
+            f"Chain ID: {self.chain_id}",
+            f"Nonce: {self.nonce}",
+            f"Issued At: {self.issued_at}",
+        ]
+        if self.expiration_time is not None:
+            lines.append(f"Expiration Time: {self.expiration_time}")
+        if self.not_before is not None:
+            lines.append(f"Not Before: {self.not_before}")
+        if self.request_id is not None:
+            lines.append(f"Request ID: {self.request_id}")
+        if self.resources:
+            lines.append("Resources:")
+            lines += [f"- {r}" for r in self.resources]
+        return "\n".join(lines)
+
+    @classmethod
+    def parse(cls, text: str) -> SiweMessage:
+        """Parse the text of a message; SignInFailed says what does not follow EIP-4361."""
+        m = _MESSAGE.fullmatch(text)
+        if m is None:
+            raise SignInFailed("the message does not follow the EIP-4361 format")
+        g = m.groupdict()
+        address = g["address"]
+        if to_checksum_address(address) != address:
+            raise SignInFailed(f"address {address} is not in EIP-55 checksum form")
+        if g["version"] != "1":
+            raise SignInFailed(f"message version {g['version']!r} is not supported (only 1)")
+        if not _NONCE.fullmatch(g["nonce"]):
+            raise SignInFailed("nonce must be at least 8 letters or digits")
+        for name in ("issued_at", "expiration_time", "not_before"):
+            if g[name] is not None:
+                parse_time(g[name], name.replace("_", " "))
+        resources = tuple(r[2:] for r in (g["resources"] or "").split("\n") if r)
+        return cls(
+            domain=g["domain"],
+            address=address,
+            uri=g["uri"],
+            chain_id=int(g["chain_id"]),
+            nonce=g["nonce"],
+            issued_at=g["issued_at"],
+            statement=g["statement"],
+            version=g["version"],
+            expiration_time=g["expiration_time"],
+            not_before=g["not_before"],
+            request_id=g["request_id"],
+            resources=resources,
+            scheme=g["scheme"],
+        )
+
+
+def recover_signer(text: str, signature: str) -> str:
+    """The checksum address whose key made `signature` (0x + 65 bytes hex) over `text` with personal_sign."""
+    raw = signature.removeprefix("0x")
+    if not re.fullmatch(r"[0-9a-fA-F]{130}", raw):
+        raise SignInFailed("signature must be 0x followed by 65 bytes in hex")
+    try:
+        return str(Account.recover_message(encode_defunct(text=text), signature=bytes.fromhex(raw)))
+    except Exception:  # eth-account raises several types for a signature off the curve
+        raise SignInFailed("signature does not recover to any address") from None
+
+
+def verify_message(
+    text: str, signature: str, *, domain: str, chain_ids: Collection[int], now: float, skew: int = 60
+) -> SiweMessage:
+    """Parse `text` and check domain, chain, validity times and signer; return the message.
+
+    The nonce is not checked here (single use is the caller's job, see backend.api.auth). `skew` seconds of
+    clock difference are tolerated for Issued At and Not Before; none for Expiration Time.
+    """
+    msg = SiweMessage.parse(text)
+    if msg.domain != domain:
+        raise SignInFailed(f"message is for domain {msg.domain!r}, this server is {domain!r}")
+    if msg.chain_id not in chain_ids:
+        allowed = ", ".join(str(c) for c in sorted(chain_ids))
+        raise SignInFailed(f"message is for chain id {msg.chain_id}, this server accepts {allowed}")
+    if parse_time(msg.issued_at, "issued at").timestamp() > now + skew:
+        raise SignInFailed("message is issued in the future")
+    if (
+        msg.expiration_time is not None
+        and parse_time(msg.expiration_time, "expiration time").timestamp() <= now
+    ):
+        raise SignInFailed("message has expired")
+    if msg.not_before is not None and parse_time(msg.not_before, "not before").timestamp() > now + skew:
+        raise SignInFailed("message is not valid yet (not before)")
+    signer = recover_signer(text, signature)
+    if signer != msg.address:
+        raise SignInFailed(f"signature is by {signer}, not by {msg.address}")
+    return msg

@@ -1,0 +1,140 @@
+"""`curation release DATASET` and `curation verify DATASET`: publish and check anchored releases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from backend.cli.common import console, emit_json, guarded, load_settings, pick_signer
+from backend.release import ReleaseEnv, VerifyResult, build_release, publish_release, verify_release
+from curation.errors import InvalidInput
+from curation.manifest import DEFAULT_SCHEME, DEFAULT_SHARD_ITEMS
+
+__all__ = ["parse_params", "register"]
+
+RpcOpt = Annotated[str | None, typer.Option("--rpc", help="EVM JSON-RPC URL (default: CURATION_RPC)")]
+ParamOpt = Annotated[
+    list[str] | None,
+    typer.Option("--param", help="scheme parameter NAME=VALUE (repeatable; `null` turns a cap off)"),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object instead of text")]
+
+
+def parse_params(values: list[str] | None) -> dict[str, object] | None:
+    """`["alpha=0.5", "contributor_cap=null"]` -> {"alpha": "0.5", "contributor_cap": None}."""
+    if not values:
+        return None
+    out: dict[str, object] = {}
+    for value in values:
+        name, sep, raw = value.partition("=")
+        if not sep or not name.strip():
+            raise InvalidInput(f"--param takes NAME=VALUE, got {value!r}")
+        text = raw.strip()
+        out[name.strip()] = None if text.lower() in ("null", "none", "") else text
+    return out
+
+
+@guarded
+def release(
+    dataset: Annotated[int, typer.Argument(help="dataset id")],
+    param: ParamOpt = None,
+    scheme: Annotated[str, typer.Option("--scheme", help="weight scheme id")] = DEFAULT_SCHEME,
+    shard_items: Annotated[
+        int, typer.Option("--shard-items", help="items per manifest part when the list is longer")
+    ] = DEFAULT_SHARD_ITEMS,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="directory for manifest, report and exports")
+    ] = None,
+    rpc: RpcOpt = None,
+    keystore: Annotated[
+        Path | None, typer.Option("--keystore", help="encrypted keystore that publishes")
+    ] = None,
+    dev_account: Annotated[
+        int | None, typer.Option("--dev-account", help="index of an unlocked node account")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Sync, build the manifest at head minus confirmations, store it, anchor it, write the report."""
+    settings = load_settings(rpc=rpc)
+    env = ReleaseEnv.from_settings(settings)
+    built = build_release(env, dataset, parse_params(param), scheme_id=scheme, shard_items=shard_items)
+    signer = pick_signer(env.w3, keystore, dev_account)
+    target = out or settings.home / "releases" / f"dataset-{dataset}" / f"block-{built.state_block}"
+    published = publish_release(env, built, signer, out_dir=target)
+    summary = {
+        "dataset": dataset,
+        "release": published.number,
+        "manifest_cid": published.manifest_cid,
+        "manifest_sha256": published.manifest_sha256,
+        "state_block": published.state_block,
+        "items": built.manifest.doc["totals"]["items"],
+        "excluded": built.manifest.doc["totals"]["excluded"],
+        "report_cid": published.report_cid,
+        "tx": published.tx_hash,
+        "files": {name: str(path) for name, path in published.files.items()},
+    }
+    if as_json:
+        emit_json(summary)
+        return
+    console.print(
+        f"release {published.number} of dataset {dataset}: {summary['items']} items "
+        f"({summary['excluded']} excluded) at block {published.state_block}"
+    )
+    console.print(f"manifest {published.manifest_cid}  sha256 {published.manifest_sha256}")
+    console.print(f"report: {published.files.get('report_md')}")
+
+
+def verify(
+    dataset: Annotated[int, typer.Argument(help="dataset id")],
+    release_number: Annotated[
+        int | None, typer.Option("--release", help="release number (default: latest)")
+    ] = None,
+    param: ParamOpt = None,
+    use_index: Annotated[
+        bool,
+        typer.Option("--use-index", help="read logs from the shared index instead of a fresh in-memory one"),
+    ] = False,
+    rpc: RpcOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Rebuild a release from chain logs and the store; exit 0 when it equals the anchored sha256, else 1."""
+    result = _verify(dataset, release_number, param, use_index, rpc)
+    if as_json:
+        emit_json(
+            {
+                "equal": result.equal,
+                "differences": result.differences,
+                "dataset": result.dataset_id,
+                "release": result.release,
+                "anchored_sha256": result.anchored_sha256,
+                "rebuilt_sha256": result.rebuilt_sha256,
+                "fetched_sha256": result.fetched_sha256,
+                "state_block": result.state_block,
+            }
+        )
+    elif result.equal:
+        typer.echo(
+            f"release {result.release} of dataset {result.dataset_id} verified: the manifest rebuilt from chain "
+            f"logs up to block {result.state_block} has the anchored sha256 {result.anchored_sha256}"
+        )
+    else:
+        typer.echo(f"release {result.release} of dataset {result.dataset_id} does NOT verify:")
+        for line in result.differences:
+            typer.echo(f"  - {line}")
+    if not result.equal:
+        raise typer.Exit(1)
+
+
+@guarded
+def _verify(
+    dataset: int, release_number: int | None, param: list[str] | None, use_index: bool, rpc: str | None
+) -> VerifyResult:
+    env = ReleaseEnv.from_settings(load_settings(rpc=rpc))
+    return verify_release(env, dataset, release_number, params=parse_params(param), fresh_index=not use_index)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("release")(release)
+    app.command("verify")(verify)

@@ -1,0 +1,64 @@
+"""`curation serve`: run the API with uvicorn (one process: nonces and rate limits live in memory)."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from backend.api.readmodel import InMemoryReadModel, ReadModel
+from backend.api.settings import ApiSettings
+from backend.cli.common import guarded
+
+__all__ = ["register"]
+
+#: Module that turns the folded chain state into a ReadModel: `open_read_model(settings) -> ReadModel`.
+_ADAPTER = "backend.api.state_adapter"
+
+
+def _read_model(settings: ApiSettings) -> ReadModel:
+    try:
+        module = importlib.import_module(_ADAPTER)
+    except ModuleNotFoundError as exc:
+        if exc.name != _ADAPTER:
+            raise
+        typer.echo("warning: no state adapter installed yet; serving an empty read model", err=True)
+        return InMemoryReadModel()
+    model: ReadModel = module.open_read_model(settings)
+    return model
+
+
+@guarded
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port.")] = 8000,
+    home: Annotated[Path | None, typer.Option("--home", help="Data directory (CURATION_HOME).")] = None,
+    ipfs: Annotated[str | None, typer.Option("--ipfs", metavar="URL", help="Kubo RPC API URL.")] = None,
+    deployment: Annotated[
+        Path | None, typer.Option("--deployment", help="Deployment record (CURATION_DEPLOYMENT).")
+    ] = None,
+    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
+) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs). Configure with CURATION_API_* variables."""
+    import uvicorn
+
+    from backend.api.app import create_app
+    from backend.chain.deployment import Deployment
+    from backend.ipfs import open_store
+
+    overrides: dict[str, Any] = {"home": home, "ipfs": ipfs, "deployment": deployment}
+    settings = ApiSettings.model_validate({k: v for k, v in overrides.items() if v is not None})
+    record = Deployment.load(settings.deployment_path) if settings.deployment_path.exists() else None
+    store = open_store(settings)
+    app = create_app(settings, _read_model(settings), store, record)
+    typer.echo(f"serving on http://{host}:{port} (docs at /docs; store: {store.describe()})", err=True)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=log_level)
+    finally:
+        store.close()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)

@@ -1,0 +1,362 @@
+"""Contribute files: check everything first, add them to the content store, then submit items or a batch."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from backend.chain.contract import Receipt
+from backend.chain.registry import RegistryClient
+from backend.errors import ChainError, ConfigError
+from backend.ipfs import ContentStore
+from backend.ipfs.base import check_source_file
+from curation.batches import build_batch_manifest, leaf_item_id, verify_batch_manifest
+from curation.cid import CID, parse_cid
+from curation.consent import format_consent
+from curation.errors import CurationError, InvalidInput
+from curation.merkle import KNOWN_CONSENT, Leaf, MerkleTree
+from curation.unixfs import FileImporter, iter_chunks
+
+__all__ = [
+    "BatchSubmission",
+    "ContributedFile",
+    "Contribution",
+    "ContributionFailed",
+    "FileDigest",
+    "ItemRow",
+    "batch_submission",
+    "change_item_consent",
+    "change_leaf_consent",
+    "check_license",
+    "contribute",
+    "hash_file",
+    "list_items",
+]
+
+#: Called after each step with (what happened, path or None).
+Progress = Callable[[str, Path | None], None]
+
+
+class ContributionFailed(CurationError):
+    """Some submissions were sent before one failed; the message lists what is already on-chain."""
+
+
+@dataclass(frozen=True)
+class FileDigest:
+    """What a file's bytes hash to: CIDv1 (raw leaves, as `ipfs add --cid-version=1`), sha256, size."""
+
+    cid: CID
+    sha256: bytes
+    size: int
+
+
+def hash_file(path: Path) -> FileDigest:
+    """CID, sha256 and size of a file in one pass and constant memory."""
+    importer = FileImporter(cid_version=1)
+    sha = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        for chunk in iter_chunks(fh):
+            importer.push(chunk)
+            sha.update(chunk)
+            size += len(chunk)
+    importer.finish()
+    return FileDigest(importer.result.cid, sha.digest(), size)
+
+
+@dataclass(frozen=True)
+class ContributedFile:
+    path: Path
+    cid: str
+    sha256: str
+    size: int
+    item_id: int  # registry item id, or the leaf item id (curation.batches.leaf_item_id) in a batch
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """What `contribute` did: the files with their ids, the batch (if any) and the transactions."""
+
+    files: tuple[ContributedFile, ...]
+    license: str
+    consent: int
+    batch_id: int | None = None
+    batch_manifest_cid: str | None = None
+    tx_hashes: tuple[str, ...] = ()
+
+
+def check_license(registry: RegistryClient, spdx: str) -> int:
+    """The registry id of `spdx`; InvalidInput naming the allowed licenses when it is not allowed."""
+    license_id = registry.license_id_of(spdx)
+    if license_id == 0 or not registry.license(license_id).allowed:
+        allowed = ", ".join(sorted(rec.spdx for rec in registry.licenses() if rec.allowed)) or "none"
+        raise InvalidInput(f"license {spdx!r} is not on the allowlist (allowed: {allowed})")
+    return license_id
+
+
+def _check_consent(consent: int, expiry: int) -> None:
+    if consent == 0:
+        raise InvalidInput("consent grants nothing (none): give at least one flag, e.g. train")
+    if consent & ~KNOWN_CONSENT:
+        raise InvalidInput(f"consent mask {consent:#x} sets unknown bits")
+    if expiry < 0:
+        raise InvalidInput(f"consent expiry must be unix seconds >= 0 (0 = none), got {expiry}")
+
+
+def contribute(
+    registry: RegistryClient,
+    store: ContentStore,
+    paths: Sequence[Path],
+    spdx: str,
+    consent: int,
+    *,
+    expiry: int = 0,
+    batch: bool = False,
+    progress: Progress | None = None,
+) -> Contribution:
+    """Contribute `paths` from the registry client's signer.
+
+    Everything that can be checked is checked before anything is stored or sent: the files exist, their
+    CIDs are new to the registry and to each other, the license is allowed, the consent grants something,
+    the signer is a registered contributor. Then the files are added (and pinned) to `store`, and either
+    each is submitted as an item or, with `batch=True`, a batch manifest is stored and one Merkle root
+    submitted with shared terms.
+    """
+    note = progress or (lambda _what, _path: None)
+    if not paths:
+        raise InvalidInput("nothing to contribute: give at least one file")
+    _check_consent(consent, expiry)
+    digests: list[FileDigest] = []
+    seen: dict[CID, Path] = {}
+    for path in paths:
+        digest = hash_file(check_source_file(Path(path)))
+        if digest.cid in seen:
+            raise InvalidInput(f"{path} has the same content as {seen[digest.cid]} ({digest.cid})")
+        seen[digest.cid] = Path(path)
+        digests.append(digest)
+        note("hashed", Path(path))
+    license_id = check_license(registry, spdx)
+    signer = registry.signer
+    if signer is None:
+        raise ConfigError("contributing needs a signer")
+    if registry.contributor_id(signer.address) == 0:
+        raise ConfigError(f"{signer.address} is not a registered contributor: run `curation register` first")
+    for path, digest in zip(paths, digests, strict=True):
+        existing = registry.item_id_by_cid(digest.cid)
+        if existing:
+            raise InvalidInput(f"{path} is already registered as item {existing} ({digest.cid})")
+    for path, digest in zip(paths, digests, strict=True):
+        stored = store.put_file(Path(path), pin=True, cid_version=1)
+        if stored.cid != digest.cid:
+            raise InvalidInput(f"{path} changed while being contributed ({digest.cid} -> {stored.cid})")
+        note("stored", Path(path))
+    if batch:
+        return _submit_batch(registry, store, paths, digests, license_id, spdx, consent, expiry, note)
+    files: list[ContributedFile] = []
+    txs: list[str] = []
+    for path, digest in zip(paths, digests, strict=True):
+        try:
+            receipt = registry.submit_item(
+                digest.cid, digest.sha256, digest.size, license_id, consent, expiry
+            )
+        except CurationError as exc:
+            done = ", ".join(f"{f.path} as item {f.item_id}" for f in files) or "nothing"
+            raise ContributionFailed(f"submitting {path} failed ({exc}); already submitted: {done}") from None
+        files.append(
+            ContributedFile(
+                Path(path), str(digest.cid), digest.sha256.hex(), digest.size, registry.submitted_id(receipt)
+            )
+        )
+        txs.append(receipt.tx_hash)
+        note("submitted", Path(path))
+    return Contribution(tuple(files), spdx, consent, tx_hashes=tuple(txs))
+
+
+def _submit_batch(
+    registry: RegistryClient,
+    store: ContentStore,
+    paths: Sequence[Path],
+    digests: Sequence[FileDigest],
+    license_id: int,
+    spdx: str,
+    consent: int,
+    expiry: int,
+    note: Progress,
+) -> Contribution:
+    leaves = [
+        Leaf(i, d.cid.to_bytes(), d.sha256, d.size, license_id, consent, expiry)
+        for i, d in enumerate(digests)
+    ]
+    manifest = store.put_bytes(build_batch_manifest(leaves), pin=True, cid_version=1)
+    note("batch manifest stored", None)
+    receipt = registry.submit_batch(leaves, manifest.cid, shared=True)
+    batch_id = registry.submitted_id(receipt)
+    files = tuple(
+        ContributedFile(Path(p), str(d.cid), d.sha256.hex(), d.size, leaf_item_id(batch_id, i))
+        for i, (p, d) in enumerate(zip(paths, digests, strict=True))
+    )
+    note(f"batch {batch_id} submitted ({len(files)} leaves, consent {format_consent(consent)})", None)
+    return Contribution(files, spdx, consent, batch_id, str(manifest.cid), (receipt.tx_hash,))
+
+
+# --- consent changes ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchSubmission:
+    """A batch as its BatchSubmitted event tells it (the manifest CID is only there)."""
+
+    batch_id: int
+    contributor: str
+    root: bytes
+    count: int
+    manifest_cid: str
+    license_id: int
+    consent: int
+    expiry: int
+    block_number: int
+
+
+def _logs(registry: RegistryClient, event: str, from_block: int, **filters: object) -> list[dict[str, Any]]:
+    try:
+        entries = getattr(registry.contract.events, event)().get_logs(
+            from_block=from_block, to_block="latest", argument_filters=filters
+        )
+    except Exception as exc:  # transport and node errors of many kinds: one message
+        raise ChainError(f"reading {event} logs from the node failed: {exc}") from None
+    return [{**dict(e["args"]), "blockNumber": int(e["blockNumber"])} for e in entries]
+
+
+def batch_submission(registry: RegistryClient, batch_id: int, from_block: int = 0) -> BatchSubmission:
+    """The BatchSubmitted event of `batch_id` (InvalidInput when there is no such batch)."""
+    found = _logs(registry, "BatchSubmitted", from_block, batchId=batch_id)
+    if not found:
+        raise InvalidInput(f"batch {batch_id} does not exist (the registry has {registry.batch_count()})")
+    return _batch_from_log(found[0])
+
+
+def _batch_from_log(e: dict[str, Any]) -> BatchSubmission:
+    return BatchSubmission(
+        int(e["batchId"]),
+        str(e["contributor"]),
+        bytes(e["root"]),
+        int(e["count"]),
+        _cid_text(bytes(e["manifestCid"])),
+        int(e["licenseId"]),
+        int(e["consent"]),
+        int(e["expiry"]),
+        int(e["blockNumber"]),
+    )
+
+
+def _cid_text(raw: bytes) -> str:
+    try:
+        return str(parse_cid(raw))
+    except InvalidInput:
+        return "0x" + raw.hex()
+
+
+def _check_narrowing(consent: int, expiry: int) -> None:
+    if consent == 0:
+        raise InvalidInput("narrowing to no consent at all is a revocation: use --revoke")
+    _check_consent(consent, expiry)
+
+
+def change_item_consent(
+    registry: RegistryClient, item_id: int, *, narrow: int | None = None, expiry: int = 0
+) -> Receipt:
+    """Narrow (`narrow` = the new mask) or, with `narrow=None`, revoke item `item_id`'s consent."""
+    if not 1 <= item_id <= registry.item_count():
+        raise InvalidInput(f"item {item_id} does not exist (the registry has {registry.item_count()} items)")
+    if narrow is None:
+        return registry.revoke_consent(item_id)
+    _check_narrowing(narrow, expiry)
+    return registry.narrow_consent(item_id, narrow, expiry)
+
+
+def change_leaf_consent(
+    registry: RegistryClient,
+    store: ContentStore,
+    batch_id: int,
+    leaf_index: int,
+    *,
+    narrow: int | None = None,
+    expiry: int = 0,
+    from_block: int = 0,
+) -> Receipt:
+    """Narrow or revoke one batch leaf. Narrowing proves the leaf: the batch manifest is fetched by the CID
+    its BatchSubmitted event names and checked against the on-chain root before the proof is built."""
+    batch = batch_submission(registry, batch_id, from_block)
+    if not 0 <= leaf_index < batch.count:
+        raise InvalidInput(f"batch {batch_id} has leaves 0..{batch.count - 1}, not {leaf_index}")
+    if narrow is None:
+        return registry.revoke_leaf(batch_id, leaf_index)
+    _check_narrowing(narrow, expiry)
+    manifest = verify_batch_manifest(store.get_bytes(batch.manifest_cid), batch.root, batch.count)
+    leaf = manifest.leaves[leaf_index]
+    proof = MerkleTree.from_leaves(manifest.leaves).proof(leaf_index)
+    return registry.narrow_leaf(batch_id, leaf, proof, narrow, expiry)
+
+
+# --- listing ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """One item or batch as a contributor sees it now: consent at the chain head."""
+
+    ref: str  # item:N or batch:N
+    contributor: str
+    cid: str
+    size: int
+    license: str
+    consent: int
+    expiry: int
+    revoked: bool
+    leaves: int = 0  # batches only
+    revoked_leaves: int = 0  # batches only
+
+
+def list_items(
+    registry: RegistryClient, contributor: str | None = None, from_block: int = 0
+) -> list[ItemRow]:
+    """Items and batches (of one contributor, or everyone's) with their current consent, oldest first."""
+    filters: dict[str, object] = {"contributor": contributor} if contributor else {}
+    spdx = {rec.license_id: rec.spdx for rec in registry.licenses()}
+    rows: list[ItemRow] = []
+    for e in _logs(registry, "ItemSubmitted", from_block, **filters):
+        item_id = int(e["itemId"])
+        now = registry.item(item_id)
+        rows.append(
+            ItemRow(
+                f"item:{item_id}",
+                now.contributor,
+                _cid_text(bytes(e["cid"])),
+                now.size,
+                spdx.get(now.license_id, str(now.license_id)),
+                now.consent,
+                now.expiry,
+                now.revoked,
+            )
+        )
+    for e in _logs(registry, "BatchSubmitted", from_block, **filters):
+        b = _batch_from_log(e)
+        revoked = sum(registry.is_leaf_revoked(b.batch_id, i) for i in range(b.count))
+        rows.append(
+            ItemRow(
+                f"batch:{b.batch_id}",
+                b.contributor,
+                b.manifest_cid,
+                b.count,
+                spdx.get(b.license_id, "per-leaf") if b.license_id else "per-leaf",
+                b.consent,
+                b.expiry,
+                revoked == b.count,
+                b.count,
+                revoked,
+            )
+        )
+    return rows

@@ -1,0 +1,151 @@
+"""The trainer's view of the chain: datasets by id or name, anchored manifests, consent changed since."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from backend.chain.connection import connect
+from backend.chain.deployment import Deployment
+from backend.chain.registry import RegistryClient
+from backend.chain.releases import ReleaseClient
+from backend.chain.voting import VotingClient
+from backend.errors import ChainError, ConfigError
+from backend.ipfs import ContentStore, open_store
+from backend.release import FetchedManifest, fetch_manifest
+from backend.settings import Settings
+from backend.trainer.items import ManifestItem
+from curation.batches import leaf_item_id
+from curation.consent import covers, format_consent
+from curation.state import UnknownDataset
+
+if TYPE_CHECKING:  # only backend/chain imports web3; the connection comes from there
+    from web3 import Web3
+
+__all__ = ["ConsentChange", "TrainerClient"]
+
+
+@dataclass(frozen=True)
+class ConsentChange:
+    """An item whose consent no longer covers the dataset's use at the chain head, and why."""
+
+    item_id: int
+    reason: str  # revoked | consent-narrowed | consent-expired
+    detail: str
+    block_number: int | None  # block of the change (None for an expiry)
+
+
+class TrainerClient:
+    """Chain and content store of one deployment, for pulling and checking releases."""
+
+    def __init__(self, w3: Web3, deployment: Deployment, store: ContentStore) -> None:
+        deployment.check_chain(w3)
+        self.w3 = w3
+        self.deployment = deployment
+        self.store = store
+        self.voting = VotingClient(w3, deployment.address("CurationVoting"))
+        self.registry = RegistryClient(w3, deployment.address("ContentRegistry"))
+        self.releases = ReleaseClient(w3, deployment.address("ReleaseRegistry"))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TrainerClient:
+        if not settings.rpc or settings.rpc == "embedded":
+            raise ConfigError(
+                "pulling needs --rpc URL (or CURATION_RPC): releases are read from the chain the deployment "
+                "record names; the embedded chain lives only inside one process"
+            )
+        w3 = connect(settings.rpc)
+        return cls(w3, Deployment.load(settings.deployment_path), open_store(settings))
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> TrainerClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- datasets and releases ------------------------------------------------------------------------
+    def dataset_id(self, ref: str | int) -> int:
+        """A dataset by id (`3`) or exact name; UnknownDataset lists what exists."""
+        count = self.voting.dataset_count()
+        text = str(ref).strip()
+        if text.isdigit():
+            number = int(text)
+            if 1 <= number <= count:
+                return number
+            raise UnknownDataset(f"dataset {number} does not exist ({_known(count)})")
+        matches = [i for i in range(1, count + 1) if self.voting.get_dataset(i).name == text]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            ids = ", ".join(str(i) for i in matches)
+            raise UnknownDataset(f"several datasets are named {text!r} (ids {ids}): give the id")
+        raise UnknownDataset(f"no dataset is named {text!r} ({_known(count)})")
+
+    def fetch(self, dataset_id: int, release: int | None = None) -> FetchedManifest:
+        """Resolve the release on-chain, fetch the manifest by CID, check the anchored sha256 (parts too)."""
+        return fetch_manifest(self.w3, self.deployment, self.store, dataset_id, release)
+
+    # --- consent at the head --------------------------------------------------------------------------
+    def head(self) -> tuple[int, int]:
+        """(number, timestamp) of the latest block."""
+        block = self.w3.eth.get_block("latest")
+        return int(block["number"]), int(block["timestamp"])
+
+    def consent_changes(
+        self, items: Iterable[ManifestItem], state_block: int, use: int, head: tuple[int, int]
+    ) -> dict[int, ConsentChange]:
+        """Items whose consent, read from the chain at `head`, no longer covers `use`.
+
+        Every consent change emits ItemConsentChanged or LeafConsentChanged, so the logs after the state
+        block name every item that can have changed; the last change of each item is its consent now. An
+        expiry that has passed by the head block's timestamp ends consent too.
+        """
+        wanted = {i.item_id: i for i in items}
+        head_block, head_time = head
+        latest: dict[int, tuple[int, int, int]] = {}  # item id -> (consent, expiry, block)
+        if head_block > state_block:
+            for e in self._logs("ItemConsentChanged", state_block + 1, head_block):
+                latest[int(e["itemId"])] = (int(e["consent"]), int(e["expiry"]), int(e["blockNumber"]))
+            for e in self._logs("LeafConsentChanged", state_block + 1, head_block):
+                leaf = leaf_item_id(int(e["batchId"]), int(e["leafIndex"]))
+                latest[leaf] = (int(e["consent"]), int(e["expiry"]), int(e["blockNumber"]))
+        out: dict[int, ConsentChange] = {}
+        for item_id, item in wanted.items():
+            consent, expiry, block = latest.get(item_id, (item.consent, item.consent_expiry, -1))
+            at = block if block >= 0 else None
+            if consent == 0:
+                out[item_id] = ConsentChange(item_id, "revoked", f"revoked in block {block}", at)
+            elif not covers(consent, use):
+                out[item_id] = ConsentChange(
+                    item_id,
+                    "consent-narrowed",
+                    f"consent narrowed to {format_consent(consent)} in block {block}, the dataset needs "
+                    f"{format_consent(use)}",
+                    at,
+                )
+            elif expiry and head_time >= expiry:
+                out[item_id] = ConsentChange(
+                    item_id, "consent-expired", f"consent expired at unix time {expiry}", None
+                )
+        return dict(sorted(out.items()))
+
+    def _logs(self, event: str, from_block: int, to_block: int) -> list[dict[str, Any]]:
+        try:
+            entries = getattr(self.registry.contract.events, event)().get_logs(
+                from_block=from_block, to_block=to_block
+            )
+        except Exception as exc:  # transport and node errors of many kinds: one message
+            raise ChainError(f"reading {event} logs {from_block}..{to_block} failed: {exc}") from None
+        return [{**dict(e["args"]), "blockNumber": int(e["blockNumber"])} for e in entries]
+
+    def license_classes(self) -> dict[str, int]:
+        """SPDX id -> license class flags, as the registry's allowlist records them now."""
+        return {rec.spdx: rec.classes for rec in self.registry.licenses()}
+
+
+def _known(count: int) -> str:
+    return f"datasets are numbered 1..{count}" if count else "there are no datasets yet"

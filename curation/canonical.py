@@ -1,0 +1,67 @@
+"""Canonical JSON (RFC 8785, JCS) and its sha256: the bytes a manifest's digest is taken over."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import rfc8785
+
+from curation.errors import InvalidInput
+
+__all__ = ["MAX_SAFE_INT", "canonical_bytes", "parse_canonical", "sha256_hex"]
+
+#: Largest integer RFC 8785 can write as a number (2**53 - 1); larger amounts go into decimal strings.
+MAX_SAFE_INT = 2**53 - 1
+
+
+def _problem(obj: Any, path: str) -> str | None:
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str):
+        return None
+    if isinstance(obj, int):
+        return None if -MAX_SAFE_INT <= obj <= MAX_SAFE_INT else f"{path} = {obj} is beyond 2**53 - 1"
+    if isinstance(obj, float):
+        return f"{path} is a float ({obj!r}); manifests hold integers and decimal strings only"
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if not isinstance(key, str):
+                return f"{path} has a non-string key {key!r}"
+            found = _problem(value, f"{path}.{key}")
+            if found:
+                return found
+        return None
+    if isinstance(obj, list | tuple):
+        for i, value in enumerate(obj):
+            found = _problem(value, f"{path}[{i}]")
+            if found:
+                return found
+        return None
+    return f"{path} has type {type(obj).__name__}, which JSON cannot hold"
+
+
+def canonical_bytes(obj: Any) -> bytes:
+    """RFC 8785 bytes of `obj` (dicts with str keys, lists, str, int within +-(2**53-1), bool, None).
+
+    Floats are refused: nothing that feeds a digest may depend on floating point.
+    """
+    problem = _problem(obj, "$")
+    if problem:
+        raise InvalidInput(f"cannot canonicalise: {problem}")
+    return bytes(rfc8785.dumps(obj))
+
+
+def sha256_hex(data: bytes) -> str:
+    """Lowercase hex sha256 of `data`."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def parse_canonical(data: bytes, what: str = "document") -> Any:
+    """Parse JSON bytes and check they are exactly canonical (InvalidInput otherwise)."""
+    try:
+        obj = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput(f"{what} is not UTF-8 JSON: {exc}") from None
+    if _problem(obj, "$") is not None or canonical_bytes(obj) != data:
+        raise InvalidInput(f"{what} is JSON but not in canonical form (RFC 8785)")
+    return obj

@@ -1,0 +1,413 @@
+"""Release manifest: canonical JSON (RFC 8785) of a dataset at a state block, its sha256, sharded item parts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from curation.batches import item_ref
+from curation.canonical import canonical_bytes, parse_canonical, sha256_hex
+from curation.cid import CID
+from curation.consent import format_consent
+from curation.errors import InvalidInput
+from curation.licenses import LicenseClass
+from curation.state import ChainState, DatasetInputs, ProposalState, dataset_inputs
+from curation.unixfs import compute_cid
+from curation.weights.base import WAD, WeightResult, get_scheme
+
+__all__ = [
+    "DEFAULT_SCHEME",
+    "DEFAULT_SHARD_ITEMS",
+    "MANIFEST_SCHEMA",
+    "PART_SCHEMA",
+    "BuiltManifest",
+    "ChainContext",
+    "ManifestMismatch",
+    "ManifestPart",
+    "ParentRelease",
+    "build_manifest",
+    "diff_documents",
+    "load_manifest",
+    "load_part",
+]
+
+MANIFEST_SCHEMA: Final = "curation-commons/manifest/v1"
+PART_SCHEMA: Final = "curation-commons/manifest-items/v1"
+DEFAULT_SCHEME: Final = "commons-v1"
+#: Item lists longer than this go into CID-addressed parts of at most this many items each.
+DEFAULT_SHARD_ITEMS: Final = 10_000
+
+
+class ManifestMismatch(InvalidInput):
+    """A manifest or one of its parts is not what its digest, CID or schema says."""
+
+
+@dataclass(frozen=True)
+class ChainContext:
+    """Facts the manifest records that are not in the events: chain, contracts and the state block header."""
+
+    chain_id: int
+    contracts: Mapping[str, str]  # artifact name -> address
+    state_block: int
+    state_block_hash: str  # 0x hex
+    state_timestamp: int
+
+
+@dataclass(frozen=True)
+class ParentRelease:
+    """The release this one follows (the dataset's latest anchored release when it was built)."""
+
+    number: int
+    manifest_cid: str
+    manifest_sha256: str  # hex
+    state_block: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "release": self.number,
+            "manifest_cid": self.manifest_cid,
+            "manifest_sha256": self.manifest_sha256,
+            "state_block": self.state_block,
+        }
+
+
+@dataclass(frozen=True)
+class ManifestPart:
+    """One CID-addressed part of a sharded item list."""
+
+    index: int
+    data: bytes
+    cid: str
+    sha256: str
+    count: int
+
+
+@dataclass(frozen=True)
+class BuiltManifest:
+    """The top-level manifest (`data` is what the sha256 is taken over) and its parts."""
+
+    doc: dict[str, Any]
+    data: bytes
+    sha256: str
+    parts: tuple[ManifestPart, ...]
+    items: tuple[dict[str, Any], ...]  # every item record, whether inline or in parts
+    weights: WeightResult
+    inputs: DatasetInputs
+
+    @property
+    def cid(self) -> str:
+        """CIDv1 (raw leaves) of `data`, as the store computes it."""
+        return str(compute_cid(self.data).cid)
+
+
+def _cid_text(raw: bytes) -> str:
+    if not raw:
+        return ""
+    try:
+        return str(CID.parse(raw))
+    except InvalidInput:
+        return "0x" + raw.hex()
+
+
+def _tallies(p: ProposalState) -> dict[str, Any]:
+    return {
+        "for_votes": str(p.for_votes),
+        "against_votes": str(p.against_votes),
+        "abstain_votes": str(p.abstain_votes),
+        "voters": p.voters,
+        "total_supply": str(p.past_total_supply or 0),
+        "snapshot": p.snapshot,
+        "accepted_block": p.finalized.block_number if p.finalized else None,
+    }
+
+
+def _source_entries(state: ChainState, din: DatasetInputs, result: WeightResult) -> list[dict[str, Any]]:
+    by_pid = {s.proposal_id: s for s in result.sources}
+    out = []
+    for p in din.sources:
+        w = by_pid.get(p.proposal_id)
+        out.append(
+            {
+                "proposal_id": p.proposal_id,
+                "proposer": p.proposer,
+                "description_cid": _cid_text(p.description_cid),
+                **_tallies(p),
+                "item_ids": [str(i) for i in p.item_ids],
+                "batch_ids": [str(b) for b in p.batch_ids],
+                "score": w.score if w else None,
+                "eligible_items": w.eligible_items if w else 0,
+                "eligible_bytes": str(w.eligible_bytes if w else 0),
+                "weight": str(w.weight if w else 0),
+                "exact_weight": w.exact_weight if w else "0",
+            }
+        )
+    return out
+
+
+def _item_entry(state: ChainState, item_id: int, source: int, weight: int) -> dict[str, Any]:
+    item = state.items[item_id]
+    lic = state.licenses.get(item.license_id)
+    return {
+        "item_id": str(item_id),
+        "ref": item_ref(item_id),
+        "cid": _cid_text(item.cid),
+        "sha256": item.sha256.hex(),
+        "size": str(item.size),
+        "license": lic.spdx if lic else "",
+        "license_id": item.license_id,
+        "contributor": item.contributor,
+        "consent": item.consent,
+        "consent_flags": format_consent(item.consent),
+        "consent_expiry": str(item.expiry),
+        "source": source,
+        "weight": str(weight),
+    }
+
+
+def _exclusions(state: ChainState, din: DatasetInputs, result: WeightResult) -> list[dict[str, Any]]:
+    entries: dict[int, dict[str, Any]] = {}
+    for item_id, reason in result.exclusions.items():
+        item = state.items[item_id]
+        entries[item_id] = {
+            "item_id": str(item_id),
+            "ref": item_ref(item_id),
+            "cid": _cid_text(item.cid),
+            "reason": reason,
+            "detail": "",
+            "source": result.item_source.get(item_id),
+        }
+    for item_id, (reason, detail, pid) in din.not_admitted.items():
+        if item_id in entries:
+            continue
+        known = state.items.get(item_id)
+        entries[item_id] = {
+            "item_id": str(item_id),
+            "ref": item_ref(item_id),
+            "cid": _cid_text(known.cid) if known else "",
+            "reason": reason,
+            "detail": detail,
+            "source": pid,
+        }
+    return [entries[i] for i in sorted(entries)]
+
+
+def _attribution(state: ChainState, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    per: dict[str, dict[str, Any]] = {}
+    for rec in items:
+        addr = rec["contributor"]
+        entry = per.setdefault(addr, {"items": 0, "bytes": 0, "weight": 0, "licenses": set()})
+        entry["items"] += 1
+        entry["bytes"] += int(rec["size"])
+        entry["weight"] += int(rec["weight"])
+        entry["licenses"].add(rec["license"])
+    out = []
+    for addr in sorted(per):
+        entry = per[addr]
+        who = state.contributors.get(addr)
+        licenses = sorted(entry["licenses"])
+        needs = any(
+            lic.classes & LicenseClass.ATTRIBUTION for lic in state.licenses.values() if lic.spdx in licenses
+        )
+        out.append(
+            {
+                "contributor": addr,
+                "contributor_id": who.contributor_id if who else 0,
+                "profile_uri": who.profile_uri if who else "",
+                "items": entry["items"],
+                "bytes": str(entry["bytes"]),
+                "weight": str(entry["weight"]),
+                "licenses": licenses,
+                "attribution_required": needs,
+            }
+        )
+    return out
+
+
+def _dataset_entry(state: ChainState, dataset_id: int, ctx: ChainContext) -> dict[str, Any]:
+    ds = state.dataset(dataset_id)
+    params = ds.params
+    return {
+        "id": dataset_id,
+        "name": ds.name,
+        "description_cid": _cid_text(ds.description_cid),
+        "creator": ds.creator,
+        "use": ds.use,
+        "use_flags": format_consent(ds.use),
+        "voting_params": None
+        if params is None
+        else {
+            "voting_delay": params.voting_delay,
+            "voting_period": params.voting_period,
+            "quorum_bps": params.quorum_bps,
+            "approval_bps": params.approval_bps,
+            "late_quorum_extension": params.late_quorum_extension,
+            "proposal_threshold": str(params.proposal_threshold),
+        },
+        "chain_id": ctx.chain_id,
+        "contracts": {name: addr.lower() for name, addr in sorted(ctx.contracts.items())},
+    }
+
+
+def build_manifest(
+    state: ChainState,
+    dataset_id: int,
+    ctx: ChainContext,
+    *,
+    scheme_id: str = DEFAULT_SCHEME,
+    params: Mapping[str, object] | None = None,
+    parent: ParentRelease | None = None,
+    shard_items: int = DEFAULT_SHARD_ITEMS,
+) -> BuiltManifest:
+    """The manifest of `dataset_id` at `ctx.state_block`: a pure function of the folded state and `ctx`.
+
+    InvalidInput for an unknown dataset, scheme or out-of-range parameters (the scheme's message names them).
+    """
+    if isinstance(shard_items, bool) or not isinstance(shard_items, int) or shard_items < 1:
+        raise InvalidInput(f"shard_items must be an integer >= 1, got {shard_items!r}")
+    if state.block != ctx.state_block:
+        raise InvalidInput(f"the state is folded to block {state.block}, the context says {ctx.state_block}")
+    if parent is not None and parent.state_block > ctx.state_block:
+        raise InvalidInput(
+            f"the parent release {parent.number} was built at block {parent.state_block}, after this state "
+            f"block {ctx.state_block}; wait for block {parent.state_block} to be confirmed"
+        )
+    dataset = _dataset_entry(state, dataset_id, ctx)
+    scheme = get_scheme(scheme_id)
+    canon = scheme.canonical_params(params)
+    din = dataset_inputs(state, dataset_id, ctx.state_timestamp)
+    result = scheme.compute(din.inputs, canon)
+    items = [_item_entry(state, iid, result.item_source[iid], w) for iid, w in result.items.items()]
+    parts: list[ManifestPart] = []
+    if len(items) > shard_items:
+        for index, start in enumerate(range(0, len(items), shard_items)):
+            chunk = items[start : start + shard_items]
+            data = canonical_bytes(
+                {
+                    "schema": PART_SCHEMA,
+                    "dataset_id": dataset_id,
+                    "state_block": ctx.state_block,
+                    "part": index,
+                    "items": chunk,
+                }
+            )
+            parts.append(ManifestPart(index, data, str(compute_cid(data).cid), sha256_hex(data), len(chunk)))
+    doc: dict[str, Any] = {
+        "schema": MANIFEST_SCHEMA,
+        "dataset": dataset,
+        "state_block": {
+            "number": ctx.state_block,
+            "hash": ctx.state_block_hash.lower(),
+            "timestamp": ctx.state_timestamp,
+        },
+        "scheme": {"id": result.scheme_id, "params": dict(result.params)},
+        "parent": parent.to_dict() if parent else None,
+        "sources": _source_entries(state, din, result),
+        "removals": [
+            {
+                "proposal_id": p.proposal_id,
+                **_tallies(p),
+                "item_ids": [str(i) for i in p.item_ids],
+                "batch_ids": [str(b) for b in p.batch_ids],
+            }
+            for p in din.removals
+        ],
+        "totals": {
+            "items": len(items),
+            "bytes": str(sum(int(r["size"]) for r in items)),
+            "weight": str(sum(result.items.values())),
+            "contributors": len({r["contributor"] for r in items}),
+            "excluded": 0,
+        },
+        "items": [] if parts else items,
+        "item_parts": [
+            {
+                "part": p.index,
+                "cid": p.cid,
+                "sha256": p.sha256,
+                "count": p.count,
+                "first_item_id": items[p.index * shard_items]["item_id"],
+                "last_item_id": items[p.index * shard_items + p.count - 1]["item_id"],
+            }
+            for p in parts
+        ],
+        "exclusions": _exclusions(state, din, result),
+        "excluded_batches": [
+            {"batch_id": str(b), "reason": "batch-manifest-invalid", "detail": problem, "source": pid}
+            for b, (problem, pid) in sorted(din.invalid_batches.items())
+        ],
+        "attribution": _attribution(state, items),
+    }
+    doc["totals"]["excluded"] = len(doc["exclusions"])
+    if items and doc["totals"]["weight"] != str(WAD):
+        raise InvalidInput(
+            f"scheme {scheme_id} returned weights summing to {doc['totals']['weight']}, not 10**18"
+        )
+    data = canonical_bytes(doc)
+    return BuiltManifest(doc, data, sha256_hex(data), tuple(parts), tuple(items), result, din)
+
+
+def load_manifest(data: bytes) -> dict[str, Any]:
+    """Parse a manifest's bytes (canonical JSON with the manifest schema), ManifestMismatch otherwise."""
+    try:
+        doc = parse_canonical(data, "manifest")
+    except InvalidInput as exc:
+        raise ManifestMismatch(str(exc)) from None
+    if not isinstance(doc, dict) or doc.get("schema") != MANIFEST_SCHEMA:
+        raise ManifestMismatch(f"not a manifest: expected schema {MANIFEST_SCHEMA!r}")
+    return doc
+
+
+def load_part(data: bytes, entry: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Items of a part, checked against its entry in `item_parts` (sha256 and count)."""
+    digest = sha256_hex(data)
+    if digest != entry.get("sha256"):
+        raise ManifestMismatch(
+            f"manifest part {entry.get('part')} has sha256 {digest}, expected {entry.get('sha256')}"
+        )
+    try:
+        doc = parse_canonical(data, f"manifest part {entry.get('part')}")
+    except InvalidInput as exc:
+        raise ManifestMismatch(str(exc)) from None
+    items = doc.get("items") if isinstance(doc, dict) else None
+    if doc.get("schema") != PART_SCHEMA or not isinstance(items, list) or len(items) != entry.get("count"):
+        raise ManifestMismatch(
+            f"manifest part {entry.get('part')} is not a part of {entry.get('count')} items"
+        )
+    return items
+
+
+def diff_documents(expected: Any, actual: Any, limit: int = 20, path: str = "$") -> list[str]:
+    """Human-readable differences between two JSON documents (at most `limit` lines)."""
+    out: list[str] = []
+
+    def walk(a: Any, b: Any, where: str) -> None:
+        if len(out) >= limit:
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in sorted(set(a) | set(b)):
+                if key not in a:
+                    out.append(f"{where}.{key}: unexpected (rebuilt manifest has no such field)")
+                elif key not in b:
+                    out.append(f"{where}.{key}: missing")
+                else:
+                    walk(a[key], b[key], f"{where}.{key}")
+                if len(out) >= limit:
+                    return
+        elif isinstance(a, list) and isinstance(b, list):
+            if len(a) != len(b):
+                out.append(f"{where}: {len(b)} entries, rebuilt has {len(a)}")
+            for i, (x, y) in enumerate(zip(a, b, strict=False)):
+                walk(x, y, f"{where}[{i}]")
+                if len(out) >= limit:
+                    return
+        elif a != b or type(a) is not type(b):
+            out.append(f"{where}: {_short(b)}, rebuilt {_short(a)}")
+
+    walk(expected, actual, path)
+    return out
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

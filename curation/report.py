@@ -1,0 +1,243 @@
+"""Transparency report of a release: diff against the parent, turnout, voting-power concentration, revocations."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, Final
+
+from curation.batches import item_ref
+from curation.errors import InvalidInput
+from curation.state import ACCEPTED, INCLUDE, REJECTED, ChainState, ProposalState
+
+if TYPE_CHECKING:
+    from curation.manifest import BuiltManifest
+
+__all__ = ["REPORT_SCHEMA", "build_report", "decimal_string", "gini", "nakamoto", "render_markdown"]
+
+REPORT_SCHEMA: Final = "curation-commons/report/v1"
+_PLACES: Final = 6
+
+
+def decimal_string(value: Fraction, places: int = _PLACES) -> str:
+    """`value` rounded half-even to `places` decimals, as a string (exact integer arithmetic, no float)."""
+    scaled = value * 10**places
+    q = round(scaled)  # Fraction.__round__ rounds half to even
+    sign = "-" if q < 0 else ""
+    q = abs(q)
+    return f"{sign}{q // 10**places}.{q % 10**places:0{places}d}"
+
+
+def gini(values: Sequence[int]) -> Fraction:
+    """Gini coefficient of non-negative amounts (0 equal, towards 1 concentrated); 0 for none or all zero."""
+    if any(v < 0 for v in values):
+        raise InvalidInput("Gini coefficient needs non-negative values")
+    xs = sorted(values)
+    n, total = len(xs), sum(xs)
+    if n == 0 or total == 0:
+        return Fraction(0)
+    # G = 2 * sum(i * x_i) / (n * total) - (n + 1) / n, with x ascending and i from 1
+    weighted = sum(i * x for i, x in enumerate(xs, start=1))
+    return Fraction(2 * weighted, n * total) - Fraction(n + 1, n)
+
+
+def nakamoto(values: Sequence[int]) -> int:
+    """Smallest number of holders whose combined power is more than half of the total (0 when none)."""
+    total = sum(values)
+    acc = 0
+    for k, v in enumerate(sorted(values, reverse=True), start=1):
+        acc += v
+        if 2 * acc > total:
+            return k
+    return 0
+
+
+def _status(p: ProposalState, block: int) -> str:
+    if p.outcome == ACCEPTED:
+        return "accepted"
+    if p.outcome == REJECTED:
+        return "rejected"
+    if block <= p.snapshot:
+        return "pending"
+    return "active" if block <= p.deadline else "closed"
+
+
+def _turnout(state: ChainState, p: ProposalState) -> dict[str, Any]:
+    supply = p.past_total_supply
+    if supply is None and p.snapshot <= state.block:
+        supply = state.supply.at(p.snapshot)
+    cast = p.for_votes + p.against_votes + p.abstain_votes
+    return {
+        "proposal_id": p.proposal_id,
+        "kind": "include" if p.kind == INCLUDE else "remove",
+        "status": _status(p, state.block),
+        "snapshot": p.snapshot,
+        "deadline": p.deadline,
+        "voters": p.voters,
+        "for_votes": str(p.for_votes),
+        "against_votes": str(p.against_votes),
+        "abstain_votes": str(p.abstain_votes),
+        "total_supply": None if supply is None else str(supply),
+        "turnout": None if not supply else decimal_string(Fraction(cast, supply)),
+    }
+
+
+def _concentration(state: ChainState, block: int) -> dict[str, Any]:
+    power = state.voting_power_at(block)
+    values = list(power.values())
+    total = sum(values)
+    top = max(values) if values else 0
+    return {
+        "snapshot": block,
+        "holders": len(values),
+        "total_votes": str(total),
+        "gini": decimal_string(gini(values)),
+        "nakamoto": nakamoto(values),
+        "largest_share": decimal_string(Fraction(top, total)) if total else "0.000000",
+    }
+
+
+def build_report(
+    state: ChainState,
+    manifest: BuiltManifest,
+    parent_doc: Mapping[str, Any] | None,
+    parent_items: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    """The transparency report of `manifest` (built from `state`) against its parent release, as plain data."""
+    doc = manifest.doc
+    dataset_id = int(doc["dataset"]["id"])
+    new_items = {r["item_id"]: r for r in manifest.items}
+    old_items = {str(r["item_id"]): r for r in parent_items}
+    exclusions = {e["item_id"]: e for e in doc["exclusions"]}
+    added = [
+        {
+            "item_id": k,
+            "ref": r["ref"],
+            "cid": r["cid"],
+            "source": r["source"],
+            "contributor": r["contributor"],
+        }
+        for k, r in sorted(new_items.items(), key=lambda kv: int(kv[0]))
+        if k not in old_items
+    ]
+    removed = []
+    for k, r in sorted(old_items.items(), key=lambda kv: int(kv[0])):
+        if k in new_items:
+            continue
+        exc = exclusions.get(k)
+        removed.append(
+            {
+                "item_id": k,
+                "ref": r.get("ref", item_ref(int(k))),
+                "cid": r.get("cid", ""),
+                "reason": exc["reason"] if exc else "not-included",
+                "detail": exc["detail"] if exc else "no accepted INCLUDE proposal names it any more",
+            }
+        )
+    since = int(parent_doc["state_block"]["number"]) if parent_doc else -1
+    relevant = manifest.inputs.included | {int(k) for k in old_items}
+    revocations = [
+        {
+            "item_id": str(r.item_id),
+            "ref": item_ref(r.item_id),
+            "contributor": r.contributor,
+            "block": r.at.block_number,
+            "in_dataset": r.item_id in relevant,
+        }
+        for r in state.revocations
+        if r.at.block_number > since
+    ]
+    proposals = sorted(
+        (p for p in state.proposals.values() if p.dataset_id == dataset_id), key=lambda p: p.proposal_id
+    )
+    snapshots = sorted({p.snapshot for p in proposals if p.snapshot <= state.block})
+    return {
+        "schema": REPORT_SCHEMA,
+        "dataset": {"id": dataset_id, "name": doc["dataset"]["name"]},
+        "manifest": {"cid": manifest.cid, "sha256": manifest.sha256},
+        "state_block": doc["state_block"]["number"],
+        "parent": doc["parent"],
+        "scheme": doc["scheme"],
+        "totals": doc["totals"],
+        "items_added": added,
+        "items_removed": removed,
+        "exclusions_by_reason": _count_reasons(doc["exclusions"]),
+        "proposals": [_turnout(state, p) for p in proposals],
+        "concentration": [_concentration(state, b) for b in snapshots],
+        "revocations_since_parent": revocations,
+    }
+
+
+def _count_reasons(exclusions: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for e in exclusions:
+        out[str(e["reason"])] = out.get(str(e["reason"]), 0) + 1
+    return dict(sorted(out.items()))
+
+
+def render_markdown(report: Mapping[str, Any]) -> str:
+    """The report as Markdown (same facts as the JSON)."""
+    ds = report["dataset"]
+    parent = report["parent"]
+    lines = [
+        f"# Transparency report: dataset {ds['id']} ({ds['name']})",
+        "",
+        f"- state block: {report['state_block']}",
+        f"- manifest: `{report['manifest']['cid']}` (sha256 `{report['manifest']['sha256']}`)",
+        f"- parent: release {parent['release']} (`{parent['manifest_cid']}`)"
+        if parent
+        else "- parent: none (first release)",
+        f"- scheme: `{report['scheme']['id']}`",
+        f"- items: {report['totals']['items']}, bytes: {report['totals']['bytes']}, "
+        f"excluded: {report['totals']['excluded']}",
+        "",
+        f"## Items added ({len(report['items_added'])})",
+        "",
+    ]
+    lines += ["| item | cid | source |", "|---|---|---|"] if report["items_added"] else ["none", ""]
+    lines += [f"| {a['ref']} | `{a['cid']}` | {a['source']} |" for a in report["items_added"]]
+    lines += ["", f"## Items removed ({len(report['items_removed'])})", ""]
+    lines += (
+        ["| item | cid | reason | detail |", "|---|---|---|---|"] if report["items_removed"] else ["none", ""]
+    )
+    lines += [
+        f"| {r['ref']} | `{r['cid']}` | {r['reason']} | {r['detail']} |" for r in report["items_removed"]
+    ]
+    lines += ["", "## Exclusions by reason", ""]
+    lines += [f"- {k}: {v}" for k, v in report["exclusions_by_reason"].items()] or ["none"]
+    lines += ["", "## Turnout per proposal", ""]
+    if report["proposals"]:
+        lines += [
+            "| proposal | kind | status | for | against | abstain | supply | turnout |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {p['proposal_id']} | {p['kind']} | {p['status']} | {p['for_votes']} | {p['against_votes']} | "
+            f"{p['abstain_votes']} | {p['total_supply'] or '-'} | {p['turnout'] or '-'} |"
+            for p in report["proposals"]
+        ]
+    else:
+        lines.append("none")
+    lines += ["", "## Voting-power concentration at each snapshot", ""]
+    if report["concentration"]:
+        lines += [
+            "| snapshot | holders | total votes | Gini | Nakamoto | largest share |",
+            "|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {c['snapshot']} | {c['holders']} | {c['total_votes']} | {c['gini']} | {c['nakamoto']} | "
+            f"{c['largest_share']} |"
+            for c in report["concentration"]
+        ]
+    else:
+        lines.append("none")
+    lines += ["", "## Revocations since the parent release", ""]
+    if report["revocations_since_parent"]:
+        lines += ["| item | contributor | block | in this dataset |", "|---|---|---|---|"]
+        lines += [
+            f"| {r['ref']} | `{r['contributor']}` | {r['block']} | {'yes' if r['in_dataset'] else 'no'} |"
+            for r in report["revocations_since_parent"]
+        ]
+    else:
+        lines.append("none")
+    return "\n".join(lines) + "\n"

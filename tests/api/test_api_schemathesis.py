@@ -1,0 +1,76 @@
+"""Schemathesis over the whole OpenAPI document, in-process: no server errors and no schema violations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.specs.openapi import checks as oa
+
+from backend.api.app import create_app
+from backend.ipfs import EmbeddedStore
+from tests.api.api_helpers import (
+    ALICE,
+    FakeClock,
+    TestClient,
+    deployment,
+    make_settings,
+    sample_model,
+    sign_in,
+)
+
+#: What every response must satisfy, for input the schema allows and for input it forbids.
+CHECKS = [
+    schemathesis.checks.not_a_server_error,
+    oa.status_code_conformance,
+    oa.content_type_conformance,
+    oa.response_headers_conformance,
+    oa.response_schema_conformance,
+]
+EXAMPLES = 12  # per operation and mode: bounded so the suite stays lean on a shared 2-core machine
+
+
+def _fuzz(operation: Any, mode: GenerationMode, checks: list[Any], headers: dict[str, str]) -> None:
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+    def run(case: Any) -> None:
+        case.call_and_validate(headers=headers, checks=checks)
+
+    run()
+
+
+def test_every_operation_conforms_to_the_openapi_document(tmp_path: Path) -> None:
+    # Driven through schemathesis' API rather than its pytest plugin, whose lazy fixture loader reads a
+    # private pytest attribute that pytest 9 no longer has.
+    clock = FakeClock()
+    app = create_app(
+        make_settings(tmp_path, api_max_upload_bytes=4096),
+        sample_model(),
+        EmbeddedStore(tmp_path / "blocks"),
+        deployment(),
+        clock=clock,
+    )
+    with TestClient(app) as client:
+        token = sign_in(client, ALICE, clock).json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    failures: list[str] = []
+    operations = 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        operations += 1
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            checks = [*CHECKS, oa.negative_data_rejection] if mode is GenerationMode.NEGATIVE else CHECKS
+
+            try:
+                _fuzz(operation, mode, checks, headers)
+            except Unsatisfiable:
+                assert mode is GenerationMode.NEGATIVE  # no parameters: nothing can be made invalid
+            except Exception as exc:  # collect every operation's failure, then report them all
+                failures.append(f"{operation.label} [{mode.value}]: {exc}")
+    assert operations >= 15
+    assert not failures, "\n\n".join(failures)

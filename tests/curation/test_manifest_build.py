@@ -1,0 +1,113 @@
+"""Manifest building: canonical bytes, digest, determinism, exclusions, attribution, sharding into parts."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from curation.batches import leaf_item_id
+from curation.canonical import canonical_bytes, parse_canonical, sha256_hex
+from curation.errors import InvalidInput
+from curation.manifest import (
+    MANIFEST_SCHEMA,
+    BuiltManifest,
+    ChainContext,
+    ManifestMismatch,
+    ParentRelease,
+    build_manifest,
+    diff_documents,
+    load_manifest,
+    load_part,
+)
+from curation.state import fold_events
+from curation.unixfs import compute_cid
+from tests.curation.test_state_fold import ALICE, BOB, story
+
+CTX = ChainContext(31337, {"CurationVoting": "0xAB" + "00" * 19}, 100, "0x" + "11" * 32, 1_767_225_600)
+
+
+def built(shard_items: int = 10_000, **kw: object) -> BuiltManifest:
+    events, store = story()
+    state = fold_events(events, 100, lambda cid: store[cid])
+    return build_manifest(state, 1, CTX, shard_items=shard_items, **kw)  # type: ignore[arg-type]
+
+
+def test_canonical_json_refuses_floats_and_unsafe_integers() -> None:
+    assert canonical_bytes({"b": 1, "a": [True, None, "x"]}) == b'{"a":[true,null,"x"],"b":1}'
+    with pytest.raises(InvalidInput, match="float"):
+        canonical_bytes({"x": 0.5})
+    with pytest.raises(InvalidInput, match=r"\$\.w = 1000000000000000000 is beyond 2\*\*53"):
+        canonical_bytes({"w": 10**18})
+    with pytest.raises(InvalidInput, match="not in canonical form"):
+        parse_canonical(b'{"b":1, "a":2}')
+
+
+def test_manifest_is_canonical_hashed_and_holds_every_designed_field() -> None:
+    m = built()
+    assert m.data == canonical_bytes(m.doc)
+    assert m.sha256 == sha256_hex(m.data)
+    assert m.cid == str(compute_cid(m.data).cid)
+    assert load_manifest(m.data) == m.doc
+    assert set(m.doc) == {
+        "schema", "dataset", "state_block", "scheme", "parent", "sources", "removals", "totals",
+        "items", "item_parts", "exclusions", "excluded_batches", "attribution",
+    }  # fmt: skip
+    assert m.doc["schema"] == MANIFEST_SCHEMA
+    assert m.doc["dataset"]["contracts"] == {"CurationVoting": "0xab" + "00" * 19}
+    assert m.doc["scheme"]["id"] == "commons-v1"
+    assert m.doc["scheme"]["params"]["alpha"] == "0.7"
+    ids = [r["item_id"] for r in m.items]
+    assert ids == ["1", str(leaf_item_id(1, 0)), str(leaf_item_id(1, 2))]
+    assert sum(int(r["weight"]) for r in m.items) == 10**18
+    assert {e["item_id"]: e["reason"] for e in m.doc["exclusions"]} == {
+        "2": "revoked",
+        str(leaf_item_id(1, 1)): "duplicate-cid",
+    }
+    attribution = {a["contributor"]: a for a in m.doc["attribution"]}
+    assert attribution[ALICE]["licenses"] == ["CC0-1.0"]
+    assert not attribution[ALICE]["attribution_required"]
+    assert attribution[BOB]["licenses"] == ["CC-BY-4.0"]
+    assert attribution[BOB]["attribution_required"]
+    source = m.doc["sources"][0]
+    assert (source["for_votes"], source["total_supply"], source["weight"]) == ("1000", "1000", str(10**18))
+
+
+def test_manifest_is_a_pure_function_and_parameters_change_it() -> None:
+    assert built().data == built().data
+    other = built(params={"alpha": "0.5"})
+    assert other.sha256 != built().sha256
+    assert "$.scheme.params.alpha: '0.5', rebuilt '0.7'" in diff_documents(built().doc, other.doc)
+
+
+def test_parent_link_and_out_of_range_parameters() -> None:
+    parent = ParentRelease(3, "bafyparent", "ab" * 32, 90)
+    assert built(parent=parent).doc["parent"] == {
+        "release": 3,
+        "manifest_cid": "bafyparent",
+        "manifest_sha256": "ab" * 32,
+        "state_block": 90,
+    }
+    with pytest.raises(InvalidInput, match="after this state block 100"):
+        built(parent=ParentRelease(3, "x", "ab" * 32, 101))
+    with pytest.raises(InvalidInput, match="floor_eps"):
+        built(params={"floor_eps": "1.5"})
+    with pytest.raises(InvalidInput, match="unknown weight scheme"):
+        built(scheme_id="nope")
+    with pytest.raises(InvalidInput, match="shard_items"):
+        built(shard_items=0)
+
+
+def test_long_item_lists_are_sharded_into_cid_addressed_parts() -> None:
+    whole, sharded = built(), built(shard_items=2)
+    assert sharded.doc["items"] == []
+    assert len(sharded.parts) == 2
+    entries = sharded.doc["item_parts"]
+    assert [e["count"] for e in entries] == [2, 1]
+    items = [item for p, e in zip(sharded.parts, entries, strict=True) for item in load_part(p.data, e)]
+    assert items == list(whole.items)
+    assert entries[0]["cid"] == str(compute_cid(sharded.parts[0].data).cid)
+    with pytest.raises(ManifestMismatch, match="has sha256"):
+        load_part(sharded.parts[0].data + b" ", entries[0])
+    with pytest.raises(ManifestMismatch, match="not a manifest"):
+        load_manifest(canonical_bytes(json.loads(sharded.parts[0].data)))

@@ -1,0 +1,33 @@
+"""build -> publish -> verify on the embedded chain: manifest contents, report, anchor, rebuild."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from backend.release import build_release, fetch_manifest, publish_release, verify_release
+from curation.batches import leaf_item_id
+from curation.canonical import sha256_hex
+from tests.conftest import Chain
+from tests.release.test_release_helpers import governed
+
+
+def test_release_is_built_published_fetched_and_verified(chain: Chain, tmp_path: Path) -> None:
+    s, ids = governed(chain, tmp_path / "store")
+    env = s.env(db_url=f"sqlite:///{tmp_path / 'index.sqlite'}")
+    built = build_release(env, ids["ds"])
+    doc = built.manifest.doc
+    items = {r["item_id"]: r for r in built.manifest.items}
+    leaf0, leaf1, leaf2 = (str(leaf_item_id(ids["b1"], i)) for i in range(3))
+    assert set(items) == {str(ids["i1"]), str(ids["i2"]), leaf0, leaf2, str(ids["i4"])}
+    assert sum(int(r["weight"]) for r in items.values()) == 10**18
+    reasons = {e["item_id"]: e["reason"] for e in doc["exclusions"]}
+    assert reasons == {str(ids["i3"]): "license-not-allowed", leaf1: "duplicate-cid"}
+    assert [src["proposal_id"] for src in doc["sources"]] == [ids["p1"], ids["p2"]]
+    print(built.report_markdown)
+    published = publish_release(env, built, chain.admin, out_dir=tmp_path / "out")
+    assert published.number == 1
+    fetched = fetch_manifest(chain.w3, chain.deployment, s.store, ids["ds"])
+    assert fetched.data == built.manifest_bytes
+    assert fetched.sha256 == sha256_hex(built.manifest_bytes)
+    result = verify_release(env, ids["ds"])
+    assert result.equal, result.differences
