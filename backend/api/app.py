@@ -10,9 +10,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backend.api.auth import Authenticator
-from backend.api.deps import ApiContext, rate_limit
+from backend.api.deps import MAX_JSON_BODY, ApiContext, rate_limit
 from backend.api.errors import RateLimited, Unauthenticated, error_code, http_status
 from backend.api.models import ErrorBody, error_responses
 from backend.api.ratelimit import RateLimiter
@@ -25,7 +26,13 @@ from curation.errors import CurationError
 
 __all__ = ["create_app"]
 
-_HTTP_CODES = {404: "not-found", 405: "method-not-allowed", 400: "bad-request", 401: "unauthenticated"}
+_HTTP_CODES = {
+    400: "bad-request",
+    401: "unauthenticated",
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "payload-too-large",
+}
 
 
 def _error(status: int, detail: str, code: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -63,6 +70,25 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, f"http-{exc.status_code}")
     return _error(exc.status_code, str(exc.detail), code, dict(exc.headers or {}) or None)
+
+
+class _DeclaredSizeGuard:
+    """413 as JSON for a non-upload request whose Content-Length exceeds MAX_JSON_BODY, before reading it.
+
+    Chunked bodies are cut at the same size by the routers' `max_body_size` (Starlette answers those).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] != "/uploads":
+            for name, value in scope["headers"]:
+                if name == b"content-length" and value.isdigit() and int(value) > MAX_JSON_BODY:
+                    detail = f"request body exceeds the limit of {MAX_JSON_BODY} bytes"
+                    await _error(413, detail, "payload-too-large")(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
 
 
 def create_app(
@@ -122,6 +148,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(Exception, _on_unexpected)
+    app.add_middleware(_DeclaredSizeGuard)
     if settings.api_cors_origins:
         app.add_middleware(
             CORSMiddleware,

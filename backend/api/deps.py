@@ -17,6 +17,7 @@ from backend.api.settings import ApiSettings
 from backend.ipfs.base import ContentStore
 
 __all__ = [
+    "MAX_JSON_BODY",
     "ApiContext",
     "AuthDep",
     "Ctx",
@@ -29,6 +30,9 @@ __all__ = [
     "get_context",
     "rate_limit",
 ]
+
+#: Bodies other than uploads are a short sign-in message; anything bigger is refused before it is buffered.
+MAX_JSON_BODY = 16 * 1024
 
 
 @dataclass

@@ -20,7 +20,8 @@ from curation.errors import CurationError
 
 __all__ = ["console", "emit_json", "guarded", "load_settings", "password_from_env_or_prompt", "pick_signer"]
 
-console = Console(stderr=False, highlight=False)
+# Wide tables when piped (Rich would assume 80 columns); a terminal keeps its own width.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -16,7 +16,17 @@ app = typer.Typer(
 )
 
 #: Each module exposes register(app); a module that has not landed yet is simply absent.
-_AREAS = ("chain_cmd", "ipfs_cmd", "index_cmd", "demo_cmd")
+_AREAS = (
+    "chain_cmd",
+    "ipfs_cmd",
+    "index_cmd",
+    "contributor_cmd",
+    "curator_cmd",
+    "trainer_cmd",
+    "release_cmd",
+    "serve_cmd",
+    "demo_cmd",
+)
 
 for _name in _AREAS:
     try:

@@ -98,3 +98,13 @@ def test_session_token_expires_and_cannot_be_forged(client: TestClient, clock: F
     _refused(client.get("/auth/session"), "sign in first")
     clock.advance(601)
     _refused(client.get("/auth/session", headers={"Authorization": f"Bearer {token}"}), "expired")
+
+
+def test_oversized_sign_in_body_is_413_not_buffered(client: TestClient) -> None:
+    r = client.post(
+        "/auth/verify",
+        content=b'{"message": "' + b"a" * 100_000 + b'"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert r.status_code == 413
+    assert r.json()["code"] == "payload-too-large"

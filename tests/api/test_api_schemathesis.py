@@ -9,6 +9,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+from schemathesis.core.result import Err
 from schemathesis.specs.openapi import checks as oa
 
 from backend.api.app import create_app
@@ -61,6 +62,9 @@ def test_every_operation_conforms_to_the_openapi_document(tmp_path: Path) -> Non
     failures: list[str] = []
     operations = 0
     for result in schema.get_all_operations():
+        if isinstance(result, Err):
+            failures.append(f"operation does not load: {result.err()}")
+            continue
         operation = result.ok()
         operations += 1
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):

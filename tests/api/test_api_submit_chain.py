@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Callable
 
 from fastapi import FastAPI
+from web3 import Web3
 
 from backend.chain.accounts import Signer
 from backend.chain.registry import RegistryClient
@@ -19,7 +20,7 @@ def test_submit_transaction_from_upload_registers_the_item_on_chain(
 ) -> None:
     w3 = chain.w3
     w3.eth.send_transaction(
-        {"from": chain.admin.address, "to": ALICE.address, "value": 10**18, "gas": 21_000}
+        {"from": chain.admin.address, "to": ALICE.address, "value": Web3.to_wei(1, "ether"), "gas": 21_000}
     )
     registry = RegistryClient(w3, chain.deployment.address("ContentRegistry"), Signer.from_key(ALICE.key))
     registry.register("ipfs://alice")

@@ -126,7 +126,7 @@ class VotingMachine(RuleBasedStateMachine):
         self.balance[self.addr[j]] += amount
         self._record(r.block_number)
 
-    @rule(n=st.integers(1, 3))
+    @rule(n=st.integers(1, 4))
     def mine(self, n: int) -> None:
         self.w3.testing.mine(n)
 
@@ -247,19 +247,28 @@ class VotingMachine(RuleBasedStateMachine):
 def test_random_governance_keeps_the_voting_invariants(chain: Chain) -> None:
     world = World(chain)
     VotingMachine.world = world
-    VotingMachine.accounts = [world.keyed(0) for _ in range(N)]
+    base_votes = [100 * (i + 1) for i in range(N)]
+    VotingMachine.accounts = [world.keyed(v) for v in base_votes]  # minted and self-delegated
     VotingMachine.dataset = world.dataset(
         DatasetParams(voting_delay=1, voting_period=4, quorum_bps=QUORUM_BPS, approval_bps=APPROVAL_BPS)
     )
     VotingMachine.item = world.items(1)
-    # keyed() delegated each account to itself; the model starts from there.
+    # Every example starts with one proposal open for voting, so that votes and finalization happen within a
+    # few steps; later proposals come from the `propose` rule.
+    first = world.propose(VotingMachine.dataset, VotingMachine.item)
+    opened = world.voting.get_proposal(first)
+    world.mine_to(opened.snapshot)
     base = VotingMachine
 
     class Machine(base):  # type: ignore[misc,valid-type]
         def __init__(self) -> None:
             super().__init__()
-            for a in self.addr:
+            for a, votes in zip(self.addr, base_votes, strict=True):
                 self.delegate_of[a] = a
+                self.balance[a] = votes
+                self.history[a] = [(0, votes)]  # every snapshot queried lies after this state
+            self.history["supply"] = [(0, sum(base_votes))]
+            self.proposals[first] = ModelProposal(opened.snapshot, opened.deadline)
 
     run_state_machine_as_test(
         Machine,

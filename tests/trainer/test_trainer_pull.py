@@ -101,7 +101,8 @@ def test_pull_fetches_every_item_verified_and_writes_the_reports(story: Story, t
     for data in CONTENT:
         assert (out / "items" / str(compute_cid(data).cid)).read_bytes() == data
     report = json.loads((out / "pull-report.json").read_text())
-    assert report["totals"]["items"] == 4 and report["excluded"] == []
+    assert report["totals"]["items"] == 4
+    assert report["excluded"] == []
     assert report["licenses"] == [
         {
             "spdx": "CC-BY-4.0",
@@ -115,7 +116,8 @@ def test_pull_fetches_every_item_verified_and_writes_the_reports(story: Story, t
     assert report["attribution"][0]["contributor"] == story.alice.signer.address.lower()  # type: ignore[union-attr]
     assert report["attribution"][0]["attribution_required"] is True
     md = (out / "ATTRIBUTION.md").read_text()
-    assert "CC-BY-4.0" in md and story.alice.signer.address.lower() in md  # type: ignore[union-attr]
+    assert "CC-BY-4.0" in md
+    assert story.alice.signer.address.lower() in md
     assert not list(out.rglob("*.part")), "no temp file is left behind"
 
 
@@ -145,7 +147,8 @@ def test_items_revoked_or_narrowed_after_the_state_block_are_excluded_and_delete
     }
     assert not (out / "items" / str(compute_cid(CONTENT[0]).cid)).exists()
     assert not (out / "items" / str(compute_cid(CONTENT[2]).cid)).exists()
-    assert len(result.removed) == 2 and result.items == 2
+    assert len(result.removed) == 2
+    assert result.items == 2
     report = json.loads((out / "pull-report.json").read_text())
     assert [e["reason"] for e in report["excluded"]] == ["revoked", "consent-narrowed"]
     assert "revoked" in (out / "ATTRIBUTION.md").read_text()
@@ -153,7 +156,8 @@ def test_items_revoked_or_narrowed_after_the_state_block_are_excluded_and_delete
     pulled = PulledDataset.open(out)
     sampler = ShardedSampler.for_manifest(pulled.manifest, seed=1, count=200)
     served = {e["item_id"] for e in pulled.examples(sampler)}
-    assert served and not served & {revoked, narrowed}
+    assert served
+    assert not served & {revoked, narrowed}
 
 
 def test_unknown_dataset_and_release_are_refused_before_anything_is_written(

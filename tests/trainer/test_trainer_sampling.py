@@ -139,7 +139,8 @@ def test_excluded_items_are_never_served(pulled: PulledDataset) -> None:
     served = [
         e["item_id"] for e in again.examples(ShardedSampler.for_manifest(again.manifest, seed=7, count=N))
     ]
-    assert 1 not in served and served == [i for i in single_run(pulled.manifest) if i != 1]
+    assert 1 not in served
+    assert served == [i for i in single_run(pulled.manifest) if i != 1]
 
 
 # --- through the CLI ------------------------------------------------------------------------------------
@@ -187,7 +188,8 @@ def test_cli_sample_errors_are_one_sentence(pulled: PulledDataset, tmp_path: Pat
     missing = runner.invoke(
         cli(), ["sample", "--manifest", str(tmp_path / "nope.json"), "--seed", "1", "--count", "3"]
     )
-    assert missing.exit_code == 1 and "does not exist" in missing.output
+    assert missing.exit_code == 1
+    assert "does not exist" in missing.output
     assert missing.exception is None or isinstance(missing.exception, SystemExit)
     bad_rank = runner.invoke(
         cli(),
@@ -205,4 +207,5 @@ def test_cli_sample_errors_are_one_sentence(pulled: PulledDataset, tmp_path: Pat
             "2",
         ],
     )
-    assert bad_rank.exit_code == 1 and "--rank 2 must be below --world-size 2" in bad_rank.output
+    assert bad_rank.exit_code == 1
+    assert "--rank 2 must be below --world-size 2" in bad_rank.output

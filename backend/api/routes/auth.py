@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from backend.api.deps import AuthDep, SessionDep
+from backend.api.deps import MAX_JSON_BODY, AuthDep, SessionDep
 from backend.api.models import NonceOut, SessionOut, SignInIn, SignInOut, error_responses
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+#: A sign-in body is a short message and a signature; a bigger one is refused before it is buffered.
+router = APIRouter(prefix="/auth", tags=["auth"], max_body_size=MAX_JSON_BODY)
 
 
 @router.post("/nonce", response_model=NonceOut)
@@ -27,7 +28,7 @@ async def new_nonce(auth: AuthDep, response: Response) -> NonceOut:
     )
 
 
-@router.post("/verify", response_model=SignInOut, responses=error_responses(401, 422))
+@router.post("/verify", response_model=SignInOut, responses=error_responses(401, 413, 422))
 async def verify(auth: AuthDep, body: SignInIn, response: Response) -> SignInOut:
     """Check a signed EIP-4361 message (domain, chain, times, signer, unused nonce); start a session."""
     _msg, session, token = auth.sign_in(body.message, body.signature)

@@ -1,0 +1,77 @@
+"""Config file: flag > CURATION_* environment > config file > default, relative paths, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from backend.cli import trainer_cmd
+from backend.cli.main import app
+from backend.config_file import load_settings
+from backend.errors import ConfigError
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("CURATION_RPC", "CURATION_IPFS", "CURATION_DB", "CURATION_DEPLOYMENT", "CURATION_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CURATION_HOME", str(tmp_path / "home"))
+
+
+def test_precedence_is_flag_then_env_then_file_then_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(
+        'rpc = "http://file:1"\nipfs = "http://file:5001"\ndeployment = "dep.json"\nconfirmations = 3\n'
+    )
+    s = load_settings(config)
+    assert (s.rpc, s.ipfs, s.confirmations) == ("http://file:1", "http://file:5001", 3)
+    assert s.deployment == (tmp_path / "dep.json").resolve()  # relative to the config file
+    assert s.db is None  # default
+    monkeypatch.setenv("CURATION_RPC", "http://env:2")
+    assert load_settings(config).rpc == "http://env:2"
+    assert load_settings(config, rpc="http://flag:3").rpc == "http://flag:3"
+    assert load_settings(config, rpc=None).ipfs == "http://file:5001"
+
+
+def test_default_file_is_home_config_toml_and_optional(tmp_path: Path) -> None:
+    assert load_settings().rpc is None  # no file: defaults
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "config.toml").write_text('[curation]\nrpc = "http://home:1"\n')
+    assert load_settings().rpc == "http://home:1"
+
+
+def test_config_errors_are_clear(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "absent.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("rpc = \n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(bad)
+    bad.write_text('rcp = "x"\n')
+    with pytest.raises(ConfigError, match="unknown keys rcp"):
+        load_settings(bad)
+    bad.write_text('confirmations = "many"\n')
+    with pytest.raises(ConfigError, match="confirmations"):
+        load_settings(bad)
+    monkeypatch.setenv("CURATION_CONFIG", str(tmp_path / "env-named.toml"))
+    with pytest.raises(ConfigError, match=r"env-named\.toml does not exist"):
+        load_settings()
+
+
+def test_cli_reads_config_and_reports_its_errors(tmp_path: Path) -> None:
+    trainer_cmd.register(app)
+    bad = tmp_path / "bad.toml"
+    bad.write_text('rcp = "x"\n')
+    result = CliRunner().invoke(app, ["pull", "1", "-o", str(tmp_path / "o"), "--config", str(bad)])
+    assert result.exit_code == 1
+    assert "error: config file" in result.output
+    assert "unknown keys rcp" in result.output
+    good = tmp_path / "good.toml"
+    good.write_text('rpc = "not-a-url"\n')
+    result = CliRunner().invoke(app, ["pull", "1", "-o", str(tmp_path / "o"), "--config", str(good)])
+    assert result.exit_code == 1
+    assert "'not-a-url' is not an http(s) URL" in result.output
