@@ -23,11 +23,20 @@ demo: $(STAMP)
 contracts: $(STAMP) $(NPM_STAMP)
 	$(BIN)/python -m backend.chain.compiler
 
-lint: $(STAMP) $(NPM_STAMP)
+# Slither pins web3 < 7, so it gets its own virtualenv too.
+SLITHER_STAMP := .venv-slither/.installed
+$(SLITHER_STAMP):
+	$(PY) -m venv .venv-slither
+	.venv-slither/bin/pip install -q --upgrade pip
+	.venv-slither/bin/pip install -q slither-analyzer==0.11.6
+	touch $(SLITHER_STAMP)
+
+lint: $(STAMP) $(NPM_STAMP) $(SLITHER_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	scripts/slither.sh
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -40,6 +49,10 @@ bench: $(STAMP) $(NPM_STAMP)
 	$(BIN)/python -m benchmarks.gas
 	$(BIN)/python -m benchmarks.ipfs
 	$(BIN)/python -m benchmarks.weights
+	$(BIN)/python -m benchmarks.manifest_scale
+	$(BIN)/python -m benchmarks.index
+	$(BIN)/python -m benchmarks.pull
+	$(BIN)/python -m benchmarks.api
 
 # Optional brownie workflow in its own virtualenv (it pins web3 7.16 and ~80 exact versions).
 BROWNIE_STAMP := .venv-brownie/.installed

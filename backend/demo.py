@@ -12,6 +12,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
 from web3 import Web3
+from web3.types import Wei
 
 from backend.chain.accounts import Signer, dev_signers
 from backend.chain.ballots import relay, sign_ballot
@@ -21,12 +22,13 @@ from backend.chain.registry import RegistryClient
 from backend.chain.token import TokenClient
 from backend.chain.voting import DatasetParams, ProposalKind, VotingClient
 from backend.contribute import change_item_consent, contribute
+from backend.errors import ConfigError
 from backend.ipfs import open_store
 from backend.ipfs.base import ContentStore
 from backend.release import ReleaseEnv, build_release, publish_release, verify_release
 from backend.settings import Settings
 from backend.trainer import PulledDataset, ShardedSampler, TrainerClient, pull
-from curation.ballots import Support
+from curation.batches import split_item_id
 from curation.consent import Consent, parse_consent
 
 __all__ = ["DemoResult", "run_demo"]
@@ -92,6 +94,7 @@ class DemoResult:
     pull_dir: str = ""
     samples: list[int] = field(default_factory=list)
     release_dir: str = ""
+    env: ReleaseEnv | None = None  # chain, deployment and store of the run (for `demo --serve`)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -123,7 +126,7 @@ class _Story:
         self.result = DemoResult(chain_id=w3.eth.chain_id)
         signers = dev_signers(w3)
         if len(signers) < 1 + len(CONTRIBUTORS):
-            raise_config(
+            raise ConfigError(
                 f"the demo needs {1 + len(CONTRIBUTORS)} unlocked accounts, the node has {len(signers)}"
             )
         self.operator = signers[0]
@@ -173,7 +176,7 @@ class _Story:
         for name, amount in CURATORS:
             account = self.curators[name]
             self.w3.eth.send_transaction(
-                {"from": self.operator.address, "to": account.address, "value": TOKEN, "gas": 21_000}
+                {"from": self.operator.address, "to": account.address, "value": Wei(TOKEN), "gas": 21_000}
             )
             self.token.mint(account.address, amount * TOKEN)
             self.token.with_signer(Signer(account.address, account)).delegate(account.address)
@@ -249,11 +252,9 @@ class _Story:
             )
 
     def _batch_of(self, item_id: int) -> int:
-        from curation.batches import split_item_id
-
         split = split_item_id(item_id)
         if split is None:
-            raise_config(f"item {item_id} is not a batch leaf")
+            raise ConfigError(f"item {item_id} is not a batch leaf")
         return split[0]
 
     def revoke(self, item_id: int) -> None:
@@ -277,6 +278,7 @@ class _Story:
         r.weights = dict(built.manifest.weights.items)
         r.exclusions = {int(e["item_id"]): e["reason"] for e in built.manifest.doc["exclusions"]}
         self.log(f"published release {published.number}: manifest {published.manifest_cid}")
+        self.result.env = env
         return env
 
     def verify(self, env: ReleaseEnv) -> None:
@@ -299,12 +301,6 @@ class _Story:
         self.log(
             f"pulled {self.result.pulled} verified items to {out}; drew {len(self.result.samples)} samples"
         )
-
-
-def raise_config(message: str) -> Any:
-    from backend.errors import ConfigError
-
-    raise ConfigError(message)
 
 
 def run_demo(settings: Settings, work_dir: Path, log: Log | None = None) -> DemoResult:

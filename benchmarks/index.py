@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import random
 import tempfile
@@ -13,6 +12,8 @@ from typing import Any
 
 import httpx
 from eth_utils.crypto import keccak
+
+from benchmarks._util import print_report
 
 __all__ = ["TokenTraffic", "main"]
 
@@ -209,10 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         "speedup_receipts": round(rate["receipts"] / naive_rate, 2),
         "speedup_none": round(rate["none"] / naive_rate, 2),
     }
-    width = max(len(k) for k in report)
-    for key, value in report.items():
-        print(f"{key:<{width}}  {value}")
-    print(json.dumps(report, sort_keys=True))
+    print_report(report)
     return 0
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.ipfs import EmbeddedStore, KuboStore
+from benchmarks._util import print_table
 from curation.cid import CID
 from curation.unixfs import compute_cid
 
@@ -151,9 +152,7 @@ def main() -> None:
     if args.json:
         print(json.dumps(results, indent=2))
     else:
-        width = max(len(k) for k in results)
-        for key, value in results.items():
-            print(f"{key:<{width}}  {value}")
+        print_table(results)
 
 
 if __name__ == "__main__":

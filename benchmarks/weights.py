@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import platform
 import random
 import resource
@@ -15,6 +14,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from benchmarks._util import print_report
 from curation.consent import Consent
 from curation.licenses import LicenseClass
 from curation.weights import ItemFacts, SourceFacts, WeightInputs, WeightResult, compute_weights
@@ -132,10 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         "sum_default": str(sum(result.items.values())),
         "sum_with_caps": str(sum(res_caps.items.values())),
     }
-    width = max(len(k) for k in report)
-    for key, value in report.items():
-        print(f"{key:<{width}}  {value}")
-    print(json.dumps(report, sort_keys=True))
+    print_report(report)
     return 0
 
 

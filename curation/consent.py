@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import IntFlag
+from functools import lru_cache
 
 from curation.errors import InvalidInput
 
@@ -52,8 +53,9 @@ def parse_consent(text: str) -> Consent:
     return out
 
 
+@lru_cache(maxsize=256)
 def format_consent(flags: int) -> str:
-    """`train,commercial` for the given mask (`none` for 0)."""
+    """`train,commercial` for the given mask (`none` for 0); cached: manifests format it per item."""
     names = [f.name.lower() for f in Consent if f.name and flags & f]
     return ",".join(names) if names else "none"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -101,9 +102,16 @@ class BuiltManifest:
         return str(compute_cid(self.data).cid)
 
 
+#: Binary prefixes of the CIDv1 sha2-256 forms items use (raw leaves, dag-pb): their text is base32 of the
+#: bytes, computed directly (a manifest formats a million of them; CID.parse is the general path).
+_V1_SHA256_PREFIXES = (b"\x01\x55\x12\x20", b"\x01\x70\x12\x20")
+
+
 def _cid_text(raw: bytes) -> str:
     if not raw:
         return ""
+    if len(raw) == 36 and raw[:4] in _V1_SHA256_PREFIXES:
+        return "b" + base64.b32encode(raw).decode("ascii").lower().rstrip("=")
     try:
         return str(CID.parse(raw))
     except InvalidInput:

@@ -32,7 +32,9 @@ __all__ = [
 ]
 
 #: Bodies other than uploads are a short sign-in message; anything bigger is refused before it is buffered.
-MAX_JSON_BODY = 16 * 1024
+#: Large enough for the longest valid body (a 4,096-character message and a 200-character signature, each
+#: character JSON-escaped as \uXXXX: 6 bytes), so that an over-long field gets its 422, not a 413.
+MAX_JSON_BODY = 64 * 1024
 
 
 @dataclass

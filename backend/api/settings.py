@@ -38,6 +38,7 @@ class ApiSettings(Settings):
     api_nonce_ttl: int = Field(default=300, gt=0)
     api_max_nonces: int = Field(default=100_000, gt=0)
     api_clock_skew: int = Field(default=60, ge=0)
+    api_state_ttl: float = Field(default=5.0, ge=0)  # seconds before the state read model re-syncs
 
     @field_validator("api_cors_origins", mode="before")
     @classmethod

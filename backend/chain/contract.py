@@ -54,6 +54,13 @@ class Receipt:
         return [args for ev_name, args in self.events if ev_name == name]
 
 
+def _innermost(value: Any) -> Any:
+    """Hardhat nests revert data: {"data": {"data": "0x..."}}."""
+    while isinstance(value, dict):
+        value = value.get("data")
+    return value
+
+
 def _revert_data(exc: BaseException) -> bytes | None:
     # eth-tester re-raises TransactionFailed with the raw revert bytes only on the exception it wraps.
     seen: BaseException | None = exc.__context__
@@ -71,19 +78,12 @@ def _revert_data(exc: BaseException) -> bytes | None:
             if isinstance(raw, bytes):
                 return raw
         seen = seen.__context__
-    data: Any = getattr(exc, "data", None)
-    while isinstance(data, dict):  # Hardhat nests the revert data: {"data": {"data": "0x..."}}
-        data = data.get("data")
-    if data is None and exc.args:
-        for arg in exc.args:
-            if isinstance(arg, str) and arg.startswith("0x"):
-                data = arg
-            elif isinstance(arg, dict):
-                nested: Any = arg
-                while isinstance(nested, dict):
-                    nested = nested.get("data")
-                if isinstance(nested, str):
-                    data = nested
+    data = _innermost(getattr(exc, "data", None))
+    response = getattr(exc, "rpc_response", None)  # web3's Web3RPCError keeps the JSON-RPC error here
+    if data is None and isinstance(response, dict):
+        data = _innermost(response.get("error"))
+    if data is None:  # some providers put the payload in the exception's arguments
+        data = next((a for a in map(_innermost, exc.args) if isinstance(a, str) and a.startswith("0x")), None)
     if isinstance(data, str) and data.startswith("0x"):
         return bytes(HexBytes(data))
     if isinstance(data, bytes | bytearray):
@@ -160,10 +160,12 @@ def _send(w3: Web3, signer: Signer, tx: dict[str, Any], where: str) -> Any:
             tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
         receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
     if receipt["status"] != 1:
-        # Mined but failed (a node without automine checks): replay as a call to learn why.
+        # Mined but failed: replay as a call to learn why. At the block it was mined in, the state is the
+        # one it saw apart from the sender's nonce and balance (automining nodes put one tx in a block), and
+        # block-number checks (voting windows) see the same number.
         replay = {k: v for k, v in tx.items() if k in ("from", "to", "data", "value", "gas")}
         with _guard(where):
-            w3.eth.call(replay, receipt["blockNumber"] - 1)  # type: ignore[arg-type]
+            w3.eth.call(replay, receipt["blockNumber"])  # type: ignore[arg-type]
         raise ContractRevert(f"{where} failed in block {receipt['blockNumber']} (status 0)")
     return receipt
 

@@ -11,29 +11,13 @@ import typer
 from rich.table import Table
 
 from backend.chain.ballots import recover_signer, relay, sign_ballot
-from backend.chain.token import TokenClient
 from backend.chain.voting import ProposalKind, ProposalState, VotingClient
-from backend.cli.common import console, emit_json, guarded
-from backend.cli.contributor_cmd import (
-    ConfigOpt,
-    DeploymentOpt,
-    DevAccountOpt,
-    JsonOpt,
-    KeystoreOpt,
-    RpcOpt,
-    Session,
-    session,
-    settings_from,
-)
+from backend.cli.common import ChainOpts, Session, add_commands, chain_command, console, guarded
 from backend.errors import ChainError, ConfigError
 from curation.ballots import SignedBallot, Support, dump_ballots, load_ballots
 from curation.errors import InvalidInput
 
 __all__ = ["register"]
-
-
-def _voting(s: Session) -> VotingClient:
-    return VotingClient(s.w3, s.deployment.address("CurationVoting"), s.signer)
 
 
 def _check_proposal(voting: VotingClient, proposal_id: int) -> None:
@@ -44,47 +28,39 @@ def _check_proposal(voting: VotingClient, proposal_id: int) -> None:
 
 
 @guarded
+@chain_command()
 def delegate_cmd(
     to: Annotated[str | None, typer.Argument(help="address to delegate to (default: yourself)")] = None,
-    config: ConfigOpt = None,
-    rpc: RpcOpt = None,
-    deployment: DeploymentOpt = None,
-    keystore: KeystoreOpt = None,
-    dev_account: DevAccountOpt = None,
-    as_json: JsonOpt = False,
+    *,
+    opts: ChainOpts,
 ) -> None:
     """Delegate your voting power (tokens count in votes only once delegated, to yourself or another)."""
-    settings = settings_from(config, rpc, None, None, deployment)
-    with session(settings, keystore=keystore, dev_account=dev_account) as s:
-        assert s.signer is not None
-        token = TokenClient(s.w3, s.deployment.address("CurationToken"), s.signer)
-        target = to or s.signer.address
+    with opts.session() as s:
+        me = s.need_signer().address
+        token = s.token()
+        target = to or me
         receipt = token.delegate(target)
         votes = token.get_votes(target)
-    if as_json:
-        emit_json({"from": s.signer.address, "to": target, "votes": str(votes), "tx": receipt.tx_hash})
-    else:
-        console.print(f"{s.signer.address} delegates to {target}, who now has {votes} votes")
+    opts.emit(
+        {"from": me, "to": target, "votes": str(votes), "tx": receipt.tx_hash},
+        f"{me} delegates to {target}, who now has {votes} votes",
+    )
 
 
 @guarded
+@chain_command()
 def propose_cmd(
     dataset: Annotated[int, typer.Argument(help="dataset id")],
     remove: Annotated[bool, typer.Option("--remove", help="propose removing instead of including")] = False,
     items: Annotated[list[int] | None, typer.Option("--item", help="item id (repeatable)")] = None,
     batches: Annotated[list[int] | None, typer.Option("--batch", help="batch id (repeatable)")] = None,
     description: Annotated[str, typer.Option("--description", help="CID of a description document")] = "",
-    config: ConfigOpt = None,
-    rpc: RpcOpt = None,
-    deployment: DeploymentOpt = None,
-    keystore: KeystoreOpt = None,
-    dev_account: DevAccountOpt = None,
-    as_json: JsonOpt = False,
+    *,
+    opts: ChainOpts,
 ) -> None:
     """Propose including (or with --remove, removing) items and batches in a dataset."""
-    settings = settings_from(config, rpc, None, None, deployment)
-    with session(settings, keystore=keystore, dev_account=dev_account) as s:
-        voting = _voting(s)
+    with opts.session() as s:
+        voting = s.voting()
         count = voting.dataset_count()
         if not 1 <= dataset <= count:
             raise InvalidInput(f"dataset {dataset} does not exist (datasets are numbered 1..{count})")
@@ -93,89 +69,76 @@ def propose_cmd(
         created = receipt.event("ProposalCreated")
         pid = int(created["proposalId"])
         info = voting.get_proposal(pid)
-    if as_json:
-        emit_json(
-            {
-                "proposal_id": pid,
-                "dataset_id": dataset,
-                "kind": kind.name.lower(),
-                "snapshot": info.snapshot,
-                "deadline": info.deadline,
-                "tx": receipt.tx_hash,
-            }
-        )
-    else:
-        console.print(
-            f"proposal {pid} ({kind.name.lower()}) on dataset {dataset}: votes open after block {info.snapshot}, "
-            f"close at block {info.deadline}"
-        )
+    opts.emit(
+        {
+            "proposal_id": pid,
+            "dataset_id": dataset,
+            "kind": kind.name.lower(),
+            "snapshot": info.snapshot,
+            "deadline": info.deadline,
+            "tx": receipt.tx_hash,
+        },
+        f"proposal {pid} ({kind.name.lower()}) on dataset {dataset}: votes open after block {info.snapshot}, "
+        f"close at block {info.deadline}",
+    )
 
 
 @guarded
+@chain_command()
 def vote_cmd(
     proposal: Annotated[int, typer.Argument(help="proposal id")],
     support: Annotated[str, typer.Argument(help="for, against or abstain")],
     reason: Annotated[str | None, typer.Option("--reason", help="a reason, recorded on-chain")] = None,
-    config: ConfigOpt = None,
-    rpc: RpcOpt = None,
-    deployment: DeploymentOpt = None,
-    keystore: KeystoreOpt = None,
-    dev_account: DevAccountOpt = None,
-    as_json: JsonOpt = False,
+    *,
+    opts: ChainOpts,
 ) -> None:
     """Vote on a proposal, weighted by your voting power at its snapshot block."""
     choice = Support.parse(support)
-    settings = settings_from(config, rpc, None, None, deployment)
-    with session(settings, keystore=keystore, dev_account=dev_account) as s:
-        voting = _voting(s)
+    with opts.session() as s:
+        voting = s.voting()
         _check_proposal(voting, proposal)
         receipt = voting.cast_vote(proposal, choice, reason)
         cast = receipt.event("VoteCast")
     weight = int(cast["weight"])
-    if as_json:
-        emit_json(
-            {
-                "proposal_id": proposal,
-                "support": choice.name.lower(),
-                "weight": str(weight),
-                "tx": receipt.tx_hash,
-            }
-        )
-    else:
-        console.print(f"voted {choice.name.lower()} on proposal {proposal} with weight {weight}")
+    opts.emit(
+        {
+            "proposal_id": proposal,
+            "support": choice.name.lower(),
+            "weight": str(weight),
+            "tx": receipt.tx_hash,
+        },
+        f"voted {choice.name.lower()} on proposal {proposal} with weight {weight}",
+    )
 
 
 def _sign(s: Session, voting: VotingClient, proposal: int, support: Support) -> SignedBallot:
     """A keystore signs locally; an unlocked dev account is asked to sign through the node (EIP-712 v4)."""
-    assert s.signer is not None
-    ballot = voting.ballot(proposal, support, s.signer.address)
-    if s.signer.local is not None:
-        return sign_ballot(s.signer.local, ballot)
+    signer = s.need_signer()
+    ballot = voting.ballot(proposal, support, signer.address)
+    if signer.local is not None:
+        return sign_ballot(signer.local, ballot)
     try:  # the JSON string form of eth_signTypedData_v4 is the one every node (and MetaMask) accepts
         answer = s.w3.provider.make_request(
-            "eth_signTypedData_v4", [s.signer.address, json.dumps(ballot.typed_data())]
+            "eth_signTypedData_v4", [signer.address, json.dumps(ballot.typed_data())]
         )
         raw = bytes.fromhex(str(answer["result"]).removeprefix("0x"))
     except Exception as exc:  # a node without eth_signTypedData_v4, or one that refuses
         raise ChainError(f"the node would not sign the ballot ({exc}); use --keystore") from None
     signed = SignedBallot(**ballot.model_dump(), signature=raw)
-    if recover_signer(signed) != s.signer.address:
+    if recover_signer(signed) != signer.address:
         raise ChainError("the node's signature does not recover to the voter; use --keystore")
     return signed
 
 
 @guarded
+@chain_command()
 def sign_ballot_cmd(
     proposal: Annotated[int, typer.Argument(help="proposal id")],
     support: Annotated[str, typer.Argument(help="for, against or abstain")],
     out: Annotated[Path, typer.Option("-o", "--out", help="ballot file to write (or add to, with --append)")],
     append: Annotated[bool, typer.Option("--append", help="add to an existing ballot file")] = False,
-    config: ConfigOpt = None,
-    rpc: RpcOpt = None,
-    deployment: DeploymentOpt = None,
-    keystore: KeystoreOpt = None,
-    dev_account: DevAccountOpt = None,
-    as_json: JsonOpt = False,
+    *,
+    opts: ChainOpts,
 ) -> None:
     """Sign a ballot (EIP-712) without sending anything; anyone can relay the file later."""
     choice = Support.parse(support)
@@ -184,9 +147,8 @@ def sign_ballot_cmd(
         if not append:
             raise ConfigError(f"{out} exists: pass --append to add this ballot to it, or choose another file")
         existing = load_ballots(out.read_text())
-    settings = settings_from(config, rpc, None, None, deployment)
-    with session(settings, keystore=keystore, dev_account=dev_account) as s:
-        voting = _voting(s)
+    with opts.session() as s:
+        voting = s.voting()
         _check_proposal(voting, proposal)
         signed = _sign(s, voting, proposal, choice)
     if any(b.proposal_id == signed.proposal_id and b.voter == signed.voter for b in existing):
@@ -194,10 +156,10 @@ def sign_ballot_cmd(
     tmp = out.with_name(f".{out.name}.part")
     tmp.write_text(dump_ballots([*existing, signed]))
     os.replace(tmp, out)
-    if as_json:
-        emit_json({"file": str(out), "ballot": signed.to_json()})
-    else:
-        console.print(f"signed {choice.name.lower()} on proposal {proposal} as {signed.voter}: {out}")
+    opts.emit(
+        {"file": str(out), "ballot": signed.to_json()},
+        f"signed {choice.name.lower()} on proposal {proposal} as {signed.voter}: {out}",
+    )
 
 
 def _load_files(files: list[Path]) -> list[tuple[Path, int, SignedBallot]]:
@@ -218,22 +180,18 @@ def _load_files(files: list[Path]) -> list[tuple[Path, int, SignedBallot]]:
 
 
 @guarded
+@chain_command()
 def relay_cmd(
     files: Annotated[list[Path], typer.Argument(help="ballot files written by `curation sign-ballot`")],
-    config: ConfigOpt = None,
-    rpc: RpcOpt = None,
-    deployment: DeploymentOpt = None,
-    keystore: KeystoreOpt = None,
-    dev_account: DevAccountOpt = None,
-    as_json: JsonOpt = False,
+    *,
+    opts: ChainOpts,
 ) -> None:
     """Send many signed ballots in batched transactions (you pay the gas; the voters' weights count)."""
     entries = _load_files(files)
     if not entries:
         raise InvalidInput("the ballot files hold no ballots")
-    settings = settings_from(config, rpc, None, None, deployment)
-    with session(settings, keystore=keystore, dev_account=dev_account) as s:
-        voting = _voting(s)
+    with opts.session() as s:
+        voting = s.voting()
         chain_id = s.w3.eth.chain_id
         for path, index, b in entries:  # refuse the whole lot before sending anything
             if b.chain_id != chain_id:
@@ -264,30 +222,26 @@ def relay_cmd(
         "gas_used": report.gas_used,
         "tx": [r.tx_hash for r in report.receipts],
     }
-    if as_json:
-        emit_json(result)
-        return
-    console.print(
-        f"counted {len(report.counted)} ballots, skipped {len(report.skipped)}, gas {report.gas_used}"
+    opts.emit(
+        result,
+        f"counted {len(report.counted)} ballots, skipped {len(report.skipped)}, gas {report.gas_used}",
+        *(
+            f"  skipped {k.ballot.voter} on proposal {k.ballot.proposal_id}: {k.detail}"
+            for k in report.skipped
+        ),
     )
-    for k in report.skipped:
-        console.print(f"  skipped {k.ballot.voter} on proposal {k.ballot.proposal_id}: {k.detail}")
 
 
 @guarded
+@chain_command()
 def finalize_cmd(
     proposal: Annotated[int, typer.Argument(help="proposal id")],
-    config: ConfigOpt = None,
-    rpc: RpcOpt = None,
-    deployment: DeploymentOpt = None,
-    keystore: KeystoreOpt = None,
-    dev_account: DevAccountOpt = None,
-    as_json: JsonOpt = False,
+    *,
+    opts: ChainOpts,
 ) -> None:
     """Finalize a proposal after its deadline (anyone may): Accepted or Rejected."""
-    settings = settings_from(config, rpc, None, None, deployment)
-    with session(settings, keystore=keystore, dev_account=dev_account) as s:
-        voting = _voting(s)
+    with opts.session() as s:
+        voting = s.voting()
         _check_proposal(voting, proposal)
         state = voting.proposal_state(proposal)
         if state in (ProposalState.PENDING, ProposalState.ACTIVE):
@@ -301,37 +255,31 @@ def finalize_cmd(
         receipt = voting.finalize(proposal)
         outcome = voting.proposal_state(proposal)
         tally = voting.get_tally(proposal)
-    if as_json:
-        emit_json(
-            {
-                "proposal_id": proposal,
-                "outcome": outcome.name.lower(),
-                "for": str(tally.for_votes),
-                "against": str(tally.against_votes),
-                "abstain": str(tally.abstain_votes),
-                "tx": receipt.tx_hash,
-            }
-        )
-    else:
-        console.print(
-            f"proposal {proposal}: {outcome.name.lower()} (for {tally.for_votes}, against {tally.against_votes}, "
-            f"abstain {tally.abstain_votes})"
-        )
+    opts.emit(
+        {
+            "proposal_id": proposal,
+            "outcome": outcome.name.lower(),
+            "for": str(tally.for_votes),
+            "against": str(tally.against_votes),
+            "abstain": str(tally.abstain_votes),
+            "tx": receipt.tx_hash,
+        },
+        f"proposal {proposal}: {outcome.name.lower()} (for {tally.for_votes}, against {tally.against_votes}, "
+        f"abstain {tally.abstain_votes})",
+    )
 
 
 @guarded
+@chain_command(signer=False)
 def proposals_cmd(
     dataset: Annotated[int | None, typer.Option("--dataset", help="only this dataset's proposals")] = None,
-    config: ConfigOpt = None,
-    rpc: RpcOpt = None,
-    deployment: DeploymentOpt = None,
-    as_json: JsonOpt = False,
+    *,
+    opts: ChainOpts,
 ) -> None:
     """List proposals with their state and tallies."""
-    settings = settings_from(config, rpc, None, None, deployment)
     rows: list[dict[str, Any]] = []
-    with session(settings, signer=False) as s:
-        voting = _voting(s)
+    with opts.session(signer=False) as s:
+        voting = s.voting()
         for pid in range(1, voting.proposal_count() + 1):
             info = voting.get_proposal(pid)
             if dataset is not None and info.dataset_id != dataset:
@@ -350,8 +298,8 @@ def proposals_cmd(
                     "abstain": str(tally.abstain_votes),
                 }
             )
-    if as_json:
-        emit_json({"proposals": rows})
+    if opts.as_json:
+        opts.emit({"proposals": rows})
         return
     table = Table("id", "dataset", "kind", "state", "snapshot", "deadline", "for", "against", "abstain")
     for r in rows:
@@ -364,17 +312,17 @@ def proposals_cmd(
     console.print(table)
 
 
-def _add(app: typer.Typer, name: str, fn: Any) -> None:
-    if name not in {c.name for c in app.registered_commands}:  # idempotent, as ipfs_cmd.register
-        app.command(name)(fn)
-
-
 def register(app: typer.Typer) -> None:
     """Add the curator commands to the main app."""
-    _add(app, "delegate", delegate_cmd)
-    _add(app, "propose", propose_cmd)
-    _add(app, "vote", vote_cmd)
-    _add(app, "sign-ballot", sign_ballot_cmd)
-    _add(app, "relay", relay_cmd)
-    _add(app, "finalize", finalize_cmd)
-    _add(app, "proposals", proposals_cmd)
+    add_commands(
+        app,
+        {
+            "delegate": delegate_cmd,
+            "propose": propose_cmd,
+            "vote": vote_cmd,
+            "sign-ballot": sign_ballot_cmd,
+            "relay": relay_cmd,
+            "finalize": finalize_cmd,
+            "proposals": proposals_cmd,
+        },
+    )

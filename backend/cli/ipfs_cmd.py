@@ -6,8 +6,9 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ParamSpec
 
 import typer
 
@@ -18,6 +19,8 @@ from curation.errors import CurationError, InvalidInput
 from curation.unixfs import compute_cid
 
 __all__ = ["ipfs_app", "register"]
+
+P = ParamSpec("P")
 
 ipfs_app = typer.Typer(
     name="ipfs",
@@ -45,6 +48,16 @@ def _guarded(fn: Callable[[], Any]) -> Any:
     except OSError as exc:
         typer.echo(f"error: {exc.filename or ''}: {exc.strerror}".replace("error: : ", "error: "), err=True)
         raise typer.Exit(1) from None
+
+
+def _guarded_command(fn: Callable[P, None]) -> Callable[P, None]:
+    """A command whose whole body runs under `_guarded`."""
+
+    @wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        _guarded(lambda: fn(*args, **kwargs))
+
+    return wrapper
 
 
 @ipfs_app.callback()
@@ -84,24 +97,22 @@ def _store(ctx: typer.Context) -> Iterator[ContentStore]:
         store.close()
 
 
+@_guarded_command
 def cid_command(
     path: Annotated[Path, typer.Argument(help="File to hash ('-' reads standard input).")],
     cid_version: CidVersion = 1,
 ) -> None:
     """Print the CID `ipfs add --only-hash` prints for a file (nothing is stored)."""
-
-    def run() -> None:
-        if str(path) == "-":
-            result = compute_cid(sys.stdin.buffer, cid_version=cid_version)
-        else:
-            with open(check_source_file(path), "rb") as fh:
-                result = compute_cid(fh, cid_version=cid_version)
-        typer.echo(str(result.cid))
-
-    _guarded(run)
+    if str(path) == "-":
+        result = compute_cid(sys.stdin.buffer, cid_version=cid_version)
+    else:
+        with open(check_source_file(path), "rb") as fh:
+            result = compute_cid(fh, cid_version=cid_version)
+    typer.echo(str(result.cid))
 
 
 @ipfs_app.command("add")
+@_guarded_command
 def add_command(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="File to store.")],
@@ -109,55 +120,47 @@ def add_command(
     pin: Annotated[bool, typer.Option("--pin/--no-pin", help="Pin the root (default: pin).")] = True,
 ) -> None:
     """Store a file and print its CID."""
-
-    def run() -> None:
-        with _store(ctx) as store:
-            result = store.put_file(path, pin=pin, cid_version=cid_version)
-        typer.echo(str(result.cid))
-
-    _guarded(run)
+    with _store(ctx) as store:
+        result = store.put_file(path, pin=pin, cid_version=cid_version)
+    typer.echo(str(result.cid))
 
 
 @ipfs_app.command("get")
+@_guarded_command
 def get_command(
     ctx: typer.Context,
     cid: Annotated[str, typer.Argument(help="CID of the file.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the file.")],
 ) -> None:
     """Fetch a file, verifying every block against its CID, and write it to OUTPUT."""
-
-    def run() -> None:
-        with _store(ctx) as store:
-            size = store.get_file(cid, output)
-        typer.echo(f"{output}: {size} bytes, verified against {cid}", err=True)
-
-    _guarded(run)
+    with _store(ctx) as store:
+        size = store.get_file(cid, output)
+    typer.echo(f"{output}: {size} bytes, verified against {cid}", err=True)
 
 
 @ipfs_app.command("cat")
+@_guarded_command
 def cat_command(ctx: typer.Context, cid: Annotated[str, typer.Argument(help="CID of the file.")]) -> None:
     """Write a verified file to standard output."""
-
-    def run() -> None:
-        out = sys.stdout.buffer
-        with _store(ctx) as store:
-            for chunk in store.iter_bytes(cid):
-                out.write(chunk)
-        out.flush()
-
-    _guarded(run)
+    out = sys.stdout.buffer
+    with _store(ctx) as store:
+        for chunk in store.iter_bytes(cid):
+            out.write(chunk)
+    out.flush()
 
 
 @pin_app.command("add")
+@_guarded_command
 def pin_add(ctx: typer.Context, cid: Annotated[str, typer.Argument()]) -> None:
     """Pin a DAG (all its blocks must be available)."""
-    _guarded(lambda: _with_store(ctx, lambda s: s.pin(cid)))
+    _with_store(ctx, lambda s: s.pin(cid))
 
 
 @pin_app.command("rm")
+@_guarded_command
 def pin_rm(ctx: typer.Context, cid: Annotated[str, typer.Argument()]) -> None:
     """Remove a pin; the blocks go at the next `curation ipfs gc`."""
-    _guarded(lambda: _with_store(ctx, lambda s: s.unpin(cid)))
+    _with_store(ctx, lambda s: s.unpin(cid))
 
 
 @pin_app.command("ls")
@@ -175,26 +178,23 @@ def gc_command(ctx: typer.Context) -> None:
 
 
 @car_app.command("export")
+@_guarded_command
 def car_export(
     ctx: typer.Context,
     cid: Annotated[str, typer.Argument()],
     output: Annotated[Path, typer.Option("-o", "--output", help="CAR file to write.")],
 ) -> None:
     """Write the DAG under CID as a CARv1 file."""
-
-    def run() -> None:
-        if output.is_dir():
-            raise InvalidInput(f"{output} is a directory; give a file path to write to")
-        tmp = output.with_name(f".{output.name}.part")
-        try:
-            with _store(ctx) as store, open(tmp, "wb") as fh:
-                size = store.export_car(cid, fh)
-            os.replace(tmp, output)  # a failed export leaves no partial CAR behind
-        finally:
-            tmp.unlink(missing_ok=True)
-        typer.echo(f"{output}: {size} bytes", err=True)
-
-    _guarded(run)
+    if output.is_dir():
+        raise InvalidInput(f"{output} is a directory; give a file path to write to")
+    tmp = output.with_name(f".{output.name}.part")
+    try:
+        with _store(ctx) as store, open(tmp, "wb") as fh:
+            size = store.export_car(cid, fh)
+        os.replace(tmp, output)  # a failed export leaves no partial CAR behind
+    finally:
+        tmp.unlink(missing_ok=True)
+    typer.echo(f"{output}: {size} bytes", err=True)
 
 
 @car_app.command("import")

@@ -15,7 +15,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-#: Each module exposes register(app); a module that has not landed yet is simply absent.
+#: Each area module exposes register(app).
 _AREAS = (
     "chain_cmd",
     "ipfs_cmd",
@@ -29,13 +29,7 @@ _AREAS = (
 )
 
 for _name in _AREAS:
-    try:
-        _module = importlib.import_module(f"backend.cli.{_name}")
-    except ModuleNotFoundError as _exc:
-        if _exc.name != f"backend.cli.{_name}":
-            raise
-        continue
-    _module.register(app)
+    importlib.import_module(f"backend.cli.{_name}").register(app)
 
 if __name__ == "__main__":  # `python -m backend.cli.main ...`
     app()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.progress import (
@@ -18,16 +18,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from backend.cli.common import console, emit_json, guarded
-from backend.cli.contributor_cmd import (
-    ConfigOpt,
-    DeploymentOpt,
-    IpfsOpt,
-    JsonOpt,
-    RpcOpt,
-    progress_console,
-    settings_from,
-)
+from backend.cli.common import ChainOpts, add_commands, chain_command, console, guarded, progress_console
 from backend.errors import ConfigError
 from backend.trainer import LocalManifest, ManifestItem, PullProgress, ShardedSampler, TrainerClient, pull
 from curation.errors import InvalidInput
@@ -57,6 +48,7 @@ class _RichProgress(PullProgress):
 
 
 @guarded
+@chain_command(ipfs=True, signer=False)
 def pull_cmd(
     dataset: Annotated[str, typer.Argument(help="dataset id or exact name")],
     out: Annotated[Path, typer.Option("-o", "--out", help="output directory (created; a rerun resumes)")],
@@ -64,17 +56,13 @@ def pull_cmd(
         int | None, typer.Option("--release", help="release number (default: the latest)")
     ] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="parallel fetches")] = 4,
-    config: ConfigOpt = None,
-    rpc: RpcOpt = None,
-    ipfs: IpfsOpt = None,
-    deployment: DeploymentOpt = None,
-    as_json: JsonOpt = False,
+    *,
+    opts: ChainOpts,
 ) -> None:
     """Pull a release: check the manifest against its on-chain anchor, fetch every item verified by CID,
     leave out items whose consent was revoked since, and write a license and attribution report."""
-    settings = settings_from(config, rpc, ipfs, None, deployment)
     with (
-        TrainerClient.from_settings(settings) as client,
+        TrainerClient.from_settings(opts.settings()) as client,
         Progress(
             TextColumn("{task.description:>6}"),
             BarColumn(),
@@ -83,12 +71,12 @@ def pull_cmd(
             TransferSpeedColumn(),
             console=progress_console(),
             transient=True,
-            disable=as_json,
+            disable=opts.as_json,
         ) as bar,
     ):
         result = pull(client, dataset, out, release, workers=workers, progress=_RichProgress(bar))
-    if as_json:
-        emit_json(result.to_json())
+    if opts.as_json:
+        opts.emit(result.to_json())
         return
     console.print(
         f"dataset {result.dataset_id} release {result.release}: manifest {result.manifest_cid} "
@@ -167,12 +155,6 @@ def sample_cmd(
         os.replace(tmp, state)
 
 
-def _add(app: typer.Typer, name: str, fn: Any) -> None:
-    if name not in {c.name for c in app.registered_commands}:  # idempotent, as ipfs_cmd.register
-        app.command(name)(fn)
-
-
 def register(app: typer.Typer) -> None:
     """Add the trainer commands to the main app (`verify` belongs to the release commands)."""
-    _add(app, "pull", pull_cmd)
-    _add(app, "sample", sample_cmd)
+    add_commands(app, {"pull": pull_cmd, "sample": sample_cmd})

@@ -6,19 +6,28 @@ import contextlib
 import os
 import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
 from backend.ipfs.errors import ContentNotFound
+from curation.blocks import verify_block
 from curation.cid import CID
 from curation.errors import InvalidInput
 from curation.unixfs import ImportedFile
 
-__all__ = ["CidLike", "ContentStore", "check_source_file", "write_atomically"]
+__all__ = ["CidLike", "ContentStore", "check_source_file", "verified_block", "write_atomically"]
 
 CidLike = CID | str
+
+
+def verified_block(cid: CidLike, read_raw: Callable[[CID], bytes]) -> bytes:
+    """The block `read_raw` returns for `cid`, verified against the CID (a mismatch raises, as verify_block)."""
+    parsed = CID.parse(cid)
+    data = read_raw(parsed)
+    verify_block(parsed, data)
+    return data
 
 
 def check_source_file(path: Path) -> Path:

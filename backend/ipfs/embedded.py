@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from backend.errors import StoreError
-from backend.ipfs.base import CidLike, ContentStore, check_source_file
+from backend.ipfs.base import CidLike, ContentStore, check_source_file, verified_block
 from backend.ipfs.errors import ContentNotFound
 from curation.blocks import verify_block
 from curation.car import read_car, write_car
@@ -20,6 +20,13 @@ from curation.multiformats import IDENTITY, b32_encode
 from curation.unixfs import Block, ImportedFile, import_bytes, import_stream, iter_file, link_cids
 
 __all__ = ["EmbeddedStore"]
+
+
+def _remove(created: list[Path]) -> None:
+    """Undo a failed put: delete the block files it created (best effort)."""
+    for path in created:
+        with contextlib.suppress(OSError):
+            path.unlink()
 
 
 class EmbeddedStore(ContentStore):
@@ -87,9 +94,7 @@ class EmbeddedStore(ContentStore):
                 if path is not None:
                     created.append(path)
         except BaseException:
-            for path in created:
-                with contextlib.suppress(OSError):
-                    path.unlink()
+            _remove(created)
             raise
         return created
 
@@ -134,9 +139,7 @@ class EmbeddedStore(ContentStore):
                 if pin:
                     self._pin_unchecked(result.cid)
             except BaseException:
-                for path in created:
-                    with contextlib.suppress(OSError):
-                        path.unlink()
+                _remove(created)
                 raise
             return result
 
@@ -160,10 +163,7 @@ class EmbeddedStore(ContentStore):
 
     # -- reads ----------------------------------------------------------------------------------------
     def get_block(self, cid: CidLike) -> bytes:
-        cid = CID.parse(cid)
-        data = self._read_raw(cid)
-        verify_block(cid, data)
-        return data
+        return verified_block(cid, self._read_raw)
 
     def iter_bytes(self, cid: CidLike) -> Iterator[bytes | memoryview]:
         return iter_file(CID.parse(cid), self._read_raw)
@@ -249,8 +249,6 @@ class EmbeddedStore(ContentStore):
                     for root in roots:
                         self._pin_unchecked(root)
             except BaseException:
-                for path in created:
-                    with contextlib.suppress(OSError):
-                        path.unlink()
+                _remove(created)
                 raise
         return roots

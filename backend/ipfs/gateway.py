@@ -7,9 +7,8 @@ from pathlib import Path
 
 import httpx
 
-from backend.ipfs.base import CidLike, write_atomically
+from backend.ipfs.base import CidLike, verified_block, write_atomically
 from backend.ipfs.errors import ContentNotFound, StoreTimeout, StoreUnavailable, UnexpectedResponse
-from curation.blocks import verify_block
 from curation.cid import CID
 from curation.errors import InvalidInput
 from curation.unixfs import iter_file
@@ -61,10 +60,7 @@ class GatewayReader:
 
     def get_block(self, cid: CidLike) -> bytes:
         """One block, verified against its CID."""
-        cid = CID.parse(cid)
-        data = self._block_raw(cid)
-        verify_block(cid, data)
-        return data
+        return verified_block(cid, self._block_raw)
 
     def iter_bytes(self, cid: CidLike) -> Iterator[bytes | memoryview]:
         """The file's bytes, every block verified before use."""

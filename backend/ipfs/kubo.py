@@ -16,9 +16,8 @@ from typing import Any, BinaryIO
 import httpx
 
 from backend.errors import StoreError
-from backend.ipfs.base import CidLike, ContentStore, check_source_file
+from backend.ipfs.base import CidLike, ContentStore, check_source_file, verified_block
 from backend.ipfs.errors import ContentNotFound, StoreTimeout, StoreUnavailable, UnexpectedResponse
-from curation.blocks import verify_block
 from curation.car import read_car, write_car
 from curation.cid import CID
 from curation.errors import InvalidInput
@@ -357,10 +356,7 @@ class KuboStore(ContentStore):
         return self._send("block/get", {"arg": str(cid)}).content
 
     def get_block(self, cid: CidLike) -> bytes:
-        cid = CID.parse(cid)
-        data = self._block_raw(cid)
-        verify_block(cid, data)
-        return data
+        return verified_block(cid, self._block_raw)
 
     def iter_bytes(self, cid: CidLike) -> Iterator[bytes | memoryview]:
         root = CID.parse(cid)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from backend.trainer.items import TrainerError
-from backend.trainer.sampling import PulledDataset, ShardedSampler
+from backend.trainer.sampling import PulledDataset, ShardedSampler, import_extra
 
 __all__ = ["generate_examples", "hf_iterable"]
 
@@ -50,12 +49,9 @@ def hf_iterable(
 ) -> Any:
     """A `datasets.IterableDataset` over the pull directory `root`, in `num_shards` worker shards (give a
     DataLoader at most that many workers). `datasets` is imported here, lazily."""
-    try:
-        datasets = importlib.import_module("datasets")  # optional extra: imported only when asked for
-    except ImportError:
-        raise TrainerError(
-            "the Hugging Face adapter needs datasets: pip install 'curation-commons[hf]'"
-        ) from None
+    datasets = import_extra(
+        "datasets", "the Hugging Face adapter needs datasets: pip install 'curation-commons[hf]'"
+    )
     if num_shards < 1:
         raise TrainerError(f"num_shards must be at least 1, got {num_shards}")
     PulledDataset.open(root)  # fail now, not inside a DataLoader worker

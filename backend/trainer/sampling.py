@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from backend.trainer.report import REPORT_JSON
 from curation.errors import InvalidInput
 from curation.sampler import WeightedSampler
 
-__all__ = ["STATE_FORMAT", "PulledDataset", "ShardedSampler"]
+__all__ = ["STATE_FORMAT", "PulledDataset", "ShardedSampler", "import_extra"]
 
 STATE_FORMAT: Final = "curation-commons/sampler-state/v1"
 
@@ -171,3 +172,12 @@ class PulledDataset:
                         f"{item.ref} is not in {self.root / ITEMS_DIR} ({item.cid}): run `curation pull` again"
                     ) from None
             yield example
+
+
+def import_extra(module: str, missing: str) -> Any:
+    """Import `module` of an optional extra, only when an adapter is asked for; TrainerError(`missing`) when
+    the extra is not installed."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise TrainerError(missing) from None

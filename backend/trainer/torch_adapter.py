@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from backend.trainer.items import TrainerError
-from backend.trainer.sampling import PulledDataset, ShardedSampler
+from backend.trainer.sampling import PulledDataset, ShardedSampler, import_extra
 
 __all__ = ["shard_for_worker", "torch_dataset"]
 
@@ -53,12 +51,10 @@ def torch_dataset(
     `transform` if given. Inside a DataLoader each worker draws only its shard (get_worker_info); in
     distributed training give each process its `rank` and `world_size`. torch is imported here, lazily.
     """
-    try:
-        tud = importlib.import_module("torch.utils.data")  # optional extra: imported only when asked for
-    except ImportError:
-        raise TrainerError(
-            "the PyTorch adapter needs torch: pip install 'curation-commons[torch]' (torch==2.13.0)"
-        ) from None
+    tud = import_extra(
+        "torch.utils.data",
+        "the PyTorch adapter needs torch: pip install 'curation-commons[torch]' (torch==2.13.0)",
+    )
 
     pulled = PulledDataset.open(root)
     base: Any = tud.IterableDataset

@@ -12,6 +12,7 @@ import rfc8785
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
+from fastapi import FastAPI
 from starlette.exceptions import StarletteDeprecationWarning
 
 with warnings.catch_warnings():  # starlette 1.x nudges towards httpx2; httpx is what the project pins
@@ -20,6 +21,7 @@ with warnings.catch_warnings():  # starlette 1.x nudges towards httpx2; httpx is
 
 __all__ = ["TestClient"]  # re-exported for the tests; the helpers below are imported by name
 
+from backend.api.app import create_app
 from backend.api.models import (
     Contributor,
     Dataset,
@@ -37,6 +39,7 @@ from backend.api.readmodel import InMemoryReadModel, weights_model
 from backend.api.settings import ApiSettings
 from backend.api.siwe import SiweMessage, format_time
 from backend.chain.deployment import Deployment
+from backend.ipfs import ContentStore
 from curation.consent import Consent, format_consent
 from curation.licenses import DEFAULT_LICENSES, LicenseClass
 from curation.unixfs import compute_cid
@@ -101,6 +104,26 @@ CONTENTS = {1: b"alpha text\n" * 40, 2: b"beta text\n" * 90, 3: b"gamma\n" * 10,
 OWNERS = {1: ALICE, 2: ALICE, 3: BOB, 4: BOB}
 
 
+def _train_dataset(dataset_id: int, name: str, *, proposal_threshold: str) -> Dataset:
+    """A dataset for training use, with the sample governance parameters and no release yet."""
+    return Dataset(
+        id=dataset_id,
+        name=name,
+        description_cid=None,
+        use=int(Consent.TRAIN),
+        use_names="train",
+        params=DatasetParams(
+            voting_delay=1,
+            voting_period=20,
+            quorum_bps=400,
+            approval_threshold_bps=5000,
+            proposal_threshold=proposal_threshold,
+        ),
+        release_count=0,
+        latest_release=None,
+    )
+
+
 def sample_model() -> InMemoryReadModel:
     """One dataset with two releases; items, weights and CIDs computed by the real domain code."""
     model = InMemoryReadModel()
@@ -135,42 +158,8 @@ def sample_model() -> InMemoryReadModel:
                 total_bytes=sum(i.size for i in mine),
             )
         )
-    model.add_dataset(
-        Dataset(
-            id=1,
-            name="open-text",
-            description_cid=None,
-            use=int(Consent.TRAIN),
-            use_names="train",
-            params=DatasetParams(
-                voting_delay=1,
-                voting_period=20,
-                quorum_bps=400,
-                approval_threshold_bps=5000,
-                proposal_threshold=str(10**18),
-            ),
-            release_count=0,
-            latest_release=None,
-        )
-    )
-    model.add_dataset(
-        Dataset(
-            id=2,
-            name="empty",
-            description_cid=None,
-            use=int(Consent.TRAIN),
-            use_names="train",
-            params=DatasetParams(
-                voting_delay=1,
-                voting_period=20,
-                quorum_bps=400,
-                approval_threshold_bps=5000,
-                proposal_threshold="0",
-            ),
-            release_count=0,
-            latest_release=None,
-        )
-    )
+    model.add_dataset(_train_dataset(1, "open-text", proposal_threshold=str(10**18)))
+    model.add_dataset(_train_dataset(2, "empty", proposal_threshold="0"))
     supply = 1000 * 10**18
     tallies = {
         1: (600 * 10**18, 100 * 10**18, 5 * 10**18),
@@ -305,6 +294,24 @@ def deployment(registry: str = REGISTRY, chain_id: int = CHAIN_ID) -> Deployment
         compiler_version="0.8.28",
         deployer=ALICE.address,
         contracts={"ContentRegistry": registry},
+    )
+
+
+def make_app(
+    tmp_path: Path,
+    clock: FakeClock,
+    store: ContentStore,
+    model: Any = None,
+    dep: Deployment | None = None,
+    **settings: Any,
+) -> FastAPI:
+    """The API app over `store` (sample model and deployment unless given), settings overridden by `settings`."""
+    return create_app(
+        make_settings(tmp_path, **settings),
+        model if model is not None else sample_model(),
+        store,
+        dep if dep is not None else deployment(),
+        clock=clock,
     )
 
 

@@ -9,18 +9,9 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from backend.api.app import create_app
 from backend.chain.deployment import Deployment
 from backend.ipfs import EmbeddedStore
-from tests.api.api_helpers import (
-    ALICE,
-    FakeClock,
-    TestClient,
-    deployment,
-    make_settings,
-    sample_model,
-    sign_in,
-)
+from tests.api.api_helpers import ALICE, FakeClock, TestClient, make_app, sign_in
 
 
 @pytest.fixture
@@ -36,13 +27,7 @@ def store(tmp_path: Path) -> EmbeddedStore:
 @pytest.fixture
 def build_app(tmp_path: Path, clock: FakeClock, store: EmbeddedStore) -> Callable[..., FastAPI]:
     def build(model: Any = None, dep: Deployment | None = None, **settings: Any) -> FastAPI:
-        return create_app(
-            make_settings(tmp_path, **settings),
-            model if model is not None else sample_model(),
-            store,
-            dep if dep is not None else deployment(),
-            clock=clock,
-        )
+        return make_app(tmp_path, clock, store, model, dep, **settings)
 
     return build
 

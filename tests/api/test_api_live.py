@@ -17,9 +17,13 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from backend.chain.accounts import dev_signers
+from backend.chain.connection import connect
+from backend.chain.deployment import deploy_all
 from backend.ipfs import EmbeddedStore
 from curation.unixfs import compute_cid
 from tests.api.api_helpers import ALICE, FakeClock, sign, siwe_message
+from tests.integration.hardhat import HardhatNode
 
 
 def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
@@ -165,31 +169,32 @@ def test_upload_cut_off_mid_body_leaves_nothing(
     assert list((store.root / "blocks").rglob("*")) == []
 
 
-def test_curation_serve_runs_uvicorn_on_the_given_port(tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    cli = (
-        "import typer\n"
-        "from backend.cli.serve_cmd import register\n"
-        "app = typer.Typer()\n"
-        "app.callback()(lambda: None)\n"
-        "register(app)\n"
-        "app()\n"
-    )
-    env = {
-        **os.environ,
-        "CURATION_HOME": str(tmp_path / "home"),
-        "CURATION_API_CHAIN_ID": "31337",
-        "CURATION_IPFS": "",
-        "CURATION_DEPLOYMENT": str(tmp_path / "none.json"),
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-c", cli, "serve", "--port", str(port), "--log-level", "warning"],
+def _serve_cli(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "backend.cli.main", "serve", *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+
+
+@pytest.mark.integration
+def test_curation_serve_runs_uvicorn_on_the_given_port(tmp_path: Path, hardhat: HardhatNode) -> None:
+    w3 = connect(hardhat.url)
+    record = deploy_all(w3, dev_signers(w3)[0])
+    record.save(tmp_path / "deployment.json")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "CURATION_HOME": str(tmp_path / "home"),
+        "CURATION_RPC": hardhat.url,
+        "CURATION_IPFS": "",
+        "CURATION_DB": f"sqlite:///{tmp_path / 'index.sqlite'}",
+        "CURATION_DEPLOYMENT": str(tmp_path / "deployment.json"),
+    }
+    proc = _serve_cli(env, "--port", str(port), "--log-level", "warning")
     try:
 
         def up() -> bool:
@@ -200,12 +205,20 @@ def test_curation_serve_runs_uvicorn_on_the_given_port(tmp_path: Path) -> None:
                 return False
 
         _wait_for(up, "curation serve to answer", timeout=60)
-        assert httpx.get(f"http://127.0.0.1:{port}/health").json() == {
-            "status": "ok",
-            "chain_id": 31337,
-            "registry": None,
-        }
+        health = httpx.get(f"http://127.0.0.1:{port}/health").json()
+        assert health["chain_id"] == 31337
+        assert health["registry"] == record.address("ContentRegistry")
         assert httpx.get(f"http://127.0.0.1:{port}/datasets").json() == []
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_curation_serve_without_a_chain_says_what_is_missing(tmp_path: Path) -> None:
+    env = {**os.environ, "CURATION_HOME": str(tmp_path / "home")}
+    env.pop("CURATION_RPC", None)
+    proc = _serve_cli(env, "--port", "0")
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1
+    assert "CURATION_RPC" in err.decode()
+    assert "Traceback" not in err.decode()

@@ -12,17 +12,8 @@ from schemathesis import GenerationMode
 from schemathesis.core.result import Err
 from schemathesis.specs.openapi import checks as oa
 
-from backend.api.app import create_app
 from backend.ipfs import EmbeddedStore
-from tests.api.api_helpers import (
-    ALICE,
-    FakeClock,
-    TestClient,
-    deployment,
-    make_settings,
-    sample_model,
-    sign_in,
-)
+from tests.api.api_helpers import ALICE, FakeClock, TestClient, make_app, sign_in
 
 #: What every response must satisfy, for input the schema allows and for input it forbids.
 CHECKS = [
@@ -48,13 +39,7 @@ def test_every_operation_conforms_to_the_openapi_document(tmp_path: Path) -> Non
     # Driven through schemathesis' API rather than its pytest plugin, whose lazy fixture loader reads a
     # private pytest attribute that pytest 9 no longer has.
     clock = FakeClock()
-    app = create_app(
-        make_settings(tmp_path, api_max_upload_bytes=4096),
-        sample_model(),
-        EmbeddedStore(tmp_path / "blocks"),
-        deployment(),
-        clock=clock,
-    )
+    app = make_app(tmp_path, clock, EmbeddedStore(tmp_path / "blocks"), api_max_upload_bytes=4096)
     with TestClient(app) as client:
         token = sign_in(client, ALICE, clock).json()["token"]
     headers = {"Authorization": f"Bearer {token}"}

@@ -14,12 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from backend.chain.accounts import dev_signers
-from backend.chain.connection import connect
-from backend.chain.deployment import Deployment, deploy_all
+from backend.chain.deployment import Deployment
 from backend.chain.logs import RpcLogFetcher
 from backend.index import Indexer, Store
-from benchmarks.index import TokenTraffic
+from tests.index.index_helpers import deploy_with_traffic, stored_prefix
 from tests.integration.hardhat import ROOT, HardhatNode
 
 pytestmark = pytest.mark.integration
@@ -70,12 +68,7 @@ class Setup:
 
 @pytest.fixture(scope="module")
 def setup(hardhat: HardhatNode) -> Setup:
-    w3 = connect(hardhat.url)
-    signers = dev_signers(w3)
-    deployment = deploy_all(w3, signers[0])
-    holders = [s.address for s in signers[1:6]]
-    traffic = TokenTraffic(hardhat.url, deployment.address("CurationToken"), signers[0].address, holders)
-    traffic.fund()
+    deployment, traffic = deploy_with_traffic(hardhat)
     rng = random.Random(21)
     for _ in range(100):
         traffic.mine([traffic.random_tx(rng) for _ in range(rng.randint(1, 3))])
@@ -100,11 +93,7 @@ def _env() -> dict[str, str]:
 
 def _assert_consistent(db: Path, truth: Store) -> int:
     """Every block up to the cursor holds exactly the node's logs; nothing above it; returns the cursor."""
-    store = Store(f"sqlite:///{db}")
-    cursor = store.cursor()
-    stored = store.logs()
-    store.close()
-    limit = cursor.number if cursor else -1
+    stored, limit = stored_prefix(db)
     assert stored == truth.logs(limit)
     return limit
 

@@ -9,12 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from backend.chain.accounts import dev_signers
-from backend.chain.connection import connect
-from backend.chain.deployment import Deployment, deploy_all
+from backend.chain.deployment import Deployment
 from backend.chain.logs import InconsistentAnswerError, RawLog, RpcFaultError, RpcLogFetcher, Verify
-from backend.index import Indexer, Store
-from benchmarks.index import TokenTraffic
+from backend.index import Indexer
+from tests.index.index_helpers import deploy_with_traffic, stored_prefix
 from tests.integration.hardhat import HardhatNode
 from tests.integration.rpc_fault_proxy import FaultPlan, FaultProxy, start_proxy
 
@@ -36,12 +34,7 @@ class Truth:
 @pytest.fixture(scope="module")
 def truth(hardhat: HardhatNode, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Truth]:
     """A deployment with ~40 blocks of 0-6 transactions each, indexed straight from the node."""
-    w3 = connect(hardhat.url)
-    signers = dev_signers(w3)
-    deployment = deploy_all(w3, signers[0])
-    holders = [s.address for s in signers[1:6]]
-    traffic = TokenTraffic(hardhat.url, deployment.address("CurationToken"), signers[0].address, holders)
-    traffic.fund()
+    deployment, traffic = deploy_with_traffic(hardhat)
     traffic.blocks(random.Random(3), 40, max_txs=6)
     end = int(str(hardhat.rpc("eth_blockNumber")), 16)
     traffic.close()
@@ -72,11 +65,7 @@ def _index(
 
 def _assert_complete_prefix(db: Path, truth: Truth) -> None:
     """What a failed sync left: every block up to the cursor complete, nothing above it."""
-    store = Store(f"sqlite:///{db}")
-    cursor = store.cursor()
-    stored = store.logs()
-    store.close()
-    limit = cursor.number if cursor else -1
+    stored, limit = stored_prefix(db)
     assert stored == [log for log in truth.logs if log.block_number <= limit]
 
 

@@ -10,12 +10,11 @@ from typing import Any
 
 import pytest
 
-from backend.chain.accounts import dev_signers
-from backend.chain.connection import connect
-from backend.chain.deployment import Deployment, deploy_all
+from backend.chain.deployment import Deployment
 from backend.chain.logs import BlockRef, LogBatch, RpcLogFetcher
 from backend.index import Indexer
 from benchmarks.index import TokenTraffic
+from tests.index.index_helpers import deploy_with_traffic
 from tests.integration.hardhat import HardhatNode
 
 pytestmark = pytest.mark.integration
@@ -83,12 +82,7 @@ def run_reorg_scenarios(
 
 @pytest.fixture(scope="module")
 def deployed(hardhat: HardhatNode) -> Iterator[tuple[Deployment, TokenTraffic]]:
-    w3 = connect(hardhat.url)
-    signers = dev_signers(w3)
-    deployment = deploy_all(w3, signers[0])
-    holders = [s.address for s in signers[1:6]]
-    traffic = TokenTraffic(hardhat.url, deployment.address("CurationToken"), signers[0].address, holders)
-    traffic.fund()
+    deployment, traffic = deploy_with_traffic(hardhat)
     yield deployment, traffic
     traffic.close()
 

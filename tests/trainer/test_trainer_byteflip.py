@@ -12,12 +12,8 @@ from backend.trainer import TrainerClient, TrainerError, pull
 from curation.blocks import BlockMismatch
 from curation.unixfs import compute_cid
 from tests.conftest import Chain
-from tests.integration import jsipfs as _jsipfs
 from tests.integration.byteflip_proxy import byteflip_proxy
 from tests.trainer.test_trainer_pull import CONTENT, make_story
-
-jsipfs = _jsipfs.jsipfs  # the session's js-ipfs daemon fixtures
-jsipfs_api = _jsipfs.jsipfs_api
 
 pytestmark = pytest.mark.integration
 

@@ -1,0 +1,558 @@
+"""A ReadModel over the chain: index sync and fold, ReleaseRegistry, manifests fetched by CID and checked."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Final, Literal
+
+from backend.api.errors import NotFound
+from backend.api.models import (
+    Contributor,
+    ContributorWeight,
+    Dataset,
+    DatasetParams,
+    Item,
+    ItemWeight,
+    License,
+    Page,
+    Proposal,
+    ProposalTurnout,
+    Release,
+    ReleaseDiff,
+    SourceWeightOut,
+    Tallies,
+    TransparencyReport,
+    VotingConcentration,
+    Weights,
+)
+from backend.api.readmodel import page
+from backend.chain.voting import VotingClient, cid_text
+from backend.errors import ChainError, ConfigError, StoreError
+from backend.release import (
+    FetchedManifest,
+    ReleaseEnv,
+    UnknownRelease,
+    build_release,
+    fetch_manifest,
+    fold_state,
+    open_indexer,
+)
+from backend.settings import Settings
+from curation.consent import format_consent
+from curation.licenses import LicenseClass
+from curation.manifest import DEFAULT_SHARD_ITEMS, ManifestMismatch
+from curation.state import ACCEPTED, INCLUDE, REJECTED, ChainState, LicenseState, ProposalState
+
+__all__ = ["DEFAULT_TTL", "StateReadModel", "open_read_model"]
+
+#: Seconds a folded state is served before the next request syncs the index and folds again.
+DEFAULT_TTL: Final = 5.0
+
+_log = logging.getLogger(__name__)
+_Status = Literal["pending", "active", "succeeded", "defeated", "accepted", "rejected"]
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """Everything the list and lookup endpoints serve, built at one state block (never mutated)."""
+
+    taken: float
+    state: ChainState
+    licenses: list[License]
+    datasets: dict[int, Dataset]
+    releases: dict[int, list[Release]]
+    items: dict[int, Item]
+    contributors: dict[str, Contributor]
+    proposals: dict[int, Proposal]
+
+
+@dataclass
+class _Caches:
+    """What never changes once on chain: anchored manifests, reports and per-proposal voting rules."""
+
+    manifests: dict[tuple[int, int], FetchedManifest] = field(default_factory=dict)
+    reports: dict[tuple[int, int], TransparencyReport] = field(default_factory=dict)
+    rules: dict[int, tuple[int, int]] = field(default_factory=dict)  # proposal -> (quorum, approval) bps
+
+
+class StateReadModel:
+    """The ReadModel the API serves in production and in `curation demo --serve`.
+
+    A refresh syncs the index (`backend.release.open_indexer`) to the head minus the confirmations, folds the
+    logs (`fold_state`) and rebuilds datasets, items, contributors, proposals and licenses; release numbers
+    come from ReleaseRegistry. A request more than `ttl` seconds after the last refresh triggers the next
+    one (`ttl=0`: every request); refreshes are serialised by a lock, and when one fails the previous state
+    keeps being served (and logged). Manifests are fetched by CID and checked against the anchored sha256
+    (`fetch_manifest`); weights come from the manifest's items; the transparency report is rebuilt with
+    `build_release` at the release's state block, checked to reproduce the anchored manifest, and cached.
+    Pass `sync=False` when another process (`curation index follow`) keeps the index database current.
+    """
+
+    def __init__(
+        self,
+        env: ReleaseEnv,
+        *,
+        ttl: float = DEFAULT_TTL,
+        sync: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if ttl < 0:
+            raise ConfigError(f"the state refresh interval must be >= 0 seconds, got {ttl}")
+        self.env = env
+        self.ttl = ttl
+        self.sync = sync
+        self._clock = clock
+        # One lock for everything that talks to the chain, the store or the index database: the embedded
+        # chain and an in-memory SQLite index are not safe to use from two threads at once.
+        self._lock = threading.RLock()
+        self._snapshot: _Snapshot | None = None
+        self._caches = _Caches()
+
+    # --- refresh --------------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Sync the index and fold again now (errors propagate; see `_current` for the serving path)."""
+        with self._lock:
+            self._snapshot = self._build()
+
+    @property
+    def state_block(self) -> int | None:
+        """The block the served state was folded at (None before the first refresh)."""
+        return self._snapshot.state.block if self._snapshot is not None else None
+
+    def _current(self) -> _Snapshot:
+        snap = self._snapshot
+        if snap is not None and self._clock() - snap.taken < self.ttl:
+            return snap
+        with self._lock:
+            snap = self._snapshot
+            if snap is not None and self._clock() - snap.taken < self.ttl:
+                return snap  # another thread refreshed while this one waited
+            try:
+                self._snapshot = self._build()
+            except Exception:
+                if snap is None:
+                    raise
+                _log.warning(
+                    "refreshing the chain state failed; serving block %d", snap.state.block, exc_info=True
+                )
+                self._snapshot = replace(snap, taken=self._clock())  # try again after `ttl`
+            return self._snapshot
+
+    def _build(self) -> _Snapshot:
+        env = self.env
+        indexer = open_indexer(env)
+        try:
+            if self.sync:
+                indexer.sync()
+            cursor = indexer.state_block()
+            if cursor is None:
+                raise ChainError("the index is empty: the deployment block is not confirmed yet")
+            state = fold_state(env, indexer, cursor.number)
+        finally:
+            indexer.close()
+        releases = {ds: self._releases_of(ds) for ds in sorted(state.datasets)}
+        return _Snapshot(
+            self._clock(),
+            state,
+            [_license(lic) for _, lic in sorted(state.licenses.items())],
+            {ds: _dataset(state, ds, releases[ds]) for ds in sorted(state.datasets)},
+            releases,
+            _items(state),
+            _contributors(state),
+            {pid: self._proposal(state, p) for pid, p in sorted(state.proposals.items())},
+        )
+
+    def _releases_of(self, dataset_id: int) -> list[Release]:
+        count = self.env.releases().release_count(dataset_id)
+        return [self._release(dataset_id, n) for n in range(1, count + 1)]
+
+    def _release(self, dataset_id: int, number: int) -> Release:
+        fm = self._fetched(dataset_id, number)
+        info = fm.release
+        parent = fm.doc.get("parent")
+        return Release(
+            dataset_id=dataset_id,
+            number=number,
+            manifest_cid=info.manifest_cid,
+            manifest_sha256="0x" + info.manifest_sha256.hex(),
+            state_block=info.state_block,
+            scheme_id=info.scheme_id,
+            parent=int(parent["release"]) if isinstance(parent, Mapping) else None,
+            item_count=len(fm.items),
+            published_block=info.published_block,
+        )
+
+    def _fetched(self, dataset_id: int, number: int) -> FetchedManifest:
+        key = (dataset_id, number)
+        with self._lock:
+            cached = self._caches.manifests.get(key)
+            if cached is not None:
+                return cached
+            env = self.env
+            try:
+                fm = fetch_manifest(env.w3, env.deployment, env.store, dataset_id, number)
+            except UnknownRelease as exc:
+                raise NotFound(str(exc)) from None
+            except ManifestMismatch as exc:
+                # The store handed back bytes that are not what the chain anchors: a store fault, not ours.
+                raise StoreError(str(exc)) from None
+            self._caches.manifests[key] = fm
+            return fm
+
+    def _proposal(self, state: ChainState, p: ProposalState) -> Proposal:
+        supply = p.past_total_supply
+        if supply is None and p.snapshot < state.block:
+            supply = state.supply.at(p.snapshot)  # what getPastTotalSupply(snapshot) answers
+        quorum: bool | None = None
+        status: _Status
+        if p.outcome == ACCEPTED:
+            status, quorum = "accepted", True
+        elif p.outcome == REJECTED:
+            status = "rejected"
+        elif state.block <= p.snapshot:
+            status = "pending"
+        elif state.block <= p.deadline:
+            status = "active"
+        else:
+            status = "succeeded" if self._would_pass(p, supply or 0) else "defeated"
+        if quorum is None and supply is not None and p.snapshot < state.block:
+            quorum = _quorum_met(p, self._rules(p.proposal_id)[0], supply)
+        return Proposal(
+            id=p.proposal_id,
+            dataset_id=p.dataset_id,
+            kind="include" if p.kind == INCLUDE else "remove",
+            item_ids=list(p.item_ids),
+            batch_ids=list(p.batch_ids),
+            description_cid=cid_text(p.description_cid) or None,
+            proposer=p.proposer,
+            snapshot_block=p.snapshot,
+            deadline_block=p.deadline,
+            status=status,
+            tallies=Tallies(
+                for_votes=str(p.for_votes),
+                against_votes=str(p.against_votes),
+                abstain_votes=str(p.abstain_votes),
+            ),
+            voters=p.voters,
+            total_supply=None if supply is None else str(supply),
+            quorum_reached=quorum,
+        )
+
+    def _rules(self, proposal_id: int) -> tuple[int, int]:
+        """The quorum and approval thresholds fixed when the proposal was created (read once from chain)."""
+        with self._lock:
+            rules = self._caches.rules.get(proposal_id)
+            if rules is None:
+                client = VotingClient(self.env.w3, self.env.deployment.address("CurationVoting"))
+                info = client.get_proposal(proposal_id)
+                rules = self._caches.rules[proposal_id] = (info.quorum_bps, info.approval_bps)
+            return rules
+
+    def _would_pass(self, p: ProposalState, supply: int) -> bool:
+        quorum_bps, approval_bps = self._rules(p.proposal_id)
+        # The contract's finalize rule (contracts/libraries/VotingTally.sol), exact integers.
+        approved = p.for_votes != 0 and p.for_votes * 10_000 >= approval_bps * (p.for_votes + p.against_votes)
+        return _quorum_met(p, quorum_bps, supply) and approved
+
+    # --- ReadModel ------------------------------------------------------------------------------------------
+    def licenses(self) -> list[License]:
+        return list(self._current().licenses)
+
+    def datasets(self) -> list[Dataset]:
+        return list(self._current().datasets.values())
+
+    def dataset(self, dataset_id: int) -> Dataset:
+        return _dataset_of(self._current(), dataset_id)
+
+    def releases(self, dataset_id: int) -> list[Release]:
+        snap = self._current()
+        _dataset_of(snap, dataset_id)
+        return list(snap.releases[dataset_id])
+
+    def release(self, dataset_id: int, number: int | None) -> Release:
+        return _release_of(self._current(), dataset_id, number)
+
+    def manifest(self, dataset_id: int, number: int) -> tuple[bytes, str]:
+        release = _release_of(self._current(), dataset_id, number)
+        fm = self._fetched(dataset_id, release.number)
+        return fm.data, fm.release.manifest_cid
+
+    def weights(self, dataset_id: int, number: int, *, offset: int, limit: int) -> Weights:
+        release = _release_of(self._current(), dataset_id, number)
+        return _weights(self._fetched(dataset_id, release.number), offset, limit)
+
+    def report(self, dataset_id: int, number: int) -> TransparencyReport:
+        snap = self._current()
+        release = _release_of(snap, dataset_id, number)
+        key = (dataset_id, release.number)
+        with self._lock:
+            cached = self._caches.reports.get(key)
+            if cached is None:
+                cached = self._caches.reports[key] = self._rebuild_report(snap, release)
+            return cached
+
+    def _rebuild_report(self, snap: _Snapshot, release: Release) -> TransparencyReport:
+        fm = self._fetched(release.dataset_id, release.number)
+        parent = self._fetched(release.dataset_id, release.parent) if release.parent else None
+        parts = fm.doc.get("item_parts") or []
+        built = build_release(
+            self.env,
+            release.dataset_id,
+            dict(fm.doc["scheme"]["params"]),
+            scheme_id=release.scheme_id,
+            state_block=release.state_block,
+            shard_items=int(parts[0]["count"]) if parts else DEFAULT_SHARD_ITEMS,
+            parent=parent.release if parent is not None else None,
+        )
+        if built.cid != release.manifest_cid:
+            raise NotFound(
+                f"no transparency report for release {release.number} of dataset {release.dataset_id}: "
+                f"rebuilding it from chain logs gives manifest {built.cid}, the chain anchors "
+                f"{release.manifest_cid} (run `curation verify {release.dataset_id} --release {release.number}`)"
+            )
+        return _report(built.report, release, snap.state, fm, parent)
+
+    def items(self, *, contributor: str | None, offset: int, limit: int) -> Page[Item]:
+        rows: Sequence[Item] = list(self._current().items.values())
+        if contributor is not None:
+            who = contributor.lower()
+            rows = [i for i in rows if i.contributor.lower() == who]
+        return page(rows, offset, limit)
+
+    def item(self, item_id: int) -> Item:
+        try:
+            return self._current().items[item_id]
+        except KeyError:
+            raise NotFound(f"item {item_id} does not exist") from None
+
+    def contributors(self, *, offset: int, limit: int) -> Page[Contributor]:
+        rows = sorted(self._current().contributors.values(), key=lambda c: c.id)
+        return page(rows, offset, limit)
+
+    def contributor(self, address: str) -> Contributor:
+        try:
+            return self._current().contributors[address.lower()]
+        except KeyError:
+            raise NotFound(f"{address} is not a registered contributor") from None
+
+    def proposals(self, dataset_id: int, *, offset: int, limit: int) -> Page[Proposal]:
+        snap = self._current()
+        _dataset_of(snap, dataset_id)
+        return page((p for p in snap.proposals.values() if p.dataset_id == dataset_id), offset, limit)
+
+    def proposal(self, proposal_id: int) -> Proposal:
+        try:
+            return self._current().proposals[proposal_id]
+        except KeyError:
+            raise NotFound(f"proposal {proposal_id} does not exist") from None
+
+
+def open_read_model(settings: Settings, *, ttl: float | None = None) -> StateReadModel:
+    """The read model of `curation serve`: the chain at `settings.rpc`, its deployment record, the store.
+
+    Refreshes every `ttl` seconds (default `settings.api_state_ttl` when the settings have it, else
+    DEFAULT_TTL). Folds once before returning, so a wrong RPC URL or record fails at start.
+    """
+    if settings.rpc is None:
+        raise ConfigError(
+            "`curation serve` reads the chain through an RPC URL: set CURATION_RPC to the node's URL. "
+            "The embedded chain lives only inside one process; `curation demo --serve` serves that one"
+        )
+    if not settings.deployment_path.exists():
+        raise ConfigError(
+            f"no deployment record at {settings.deployment_path}: run `curation deploy` or set "
+            "CURATION_DEPLOYMENT to the record of the contracts to serve"
+        )
+    interval = ttl if ttl is not None else float(getattr(settings, "api_state_ttl", DEFAULT_TTL))
+    model = StateReadModel(ReleaseEnv.from_settings(settings), ttl=interval)
+    model.refresh()
+    return model
+
+
+# --- chain state -> API models ------------------------------------------------------------------------------
+
+
+def _quorum_met(p: ProposalState, quorum_bps: int, supply: int) -> bool:
+    return (p.for_votes + p.abstain_votes) * 10_000 >= quorum_bps * supply
+
+
+def _license(lic: LicenseState) -> License:
+    return License(
+        id=lic.license_id,
+        spdx=lic.spdx,
+        commercial_use=bool(lic.classes & LicenseClass.COMMERCIAL_USE),
+        share_alike=bool(lic.classes & LicenseClass.SHARE_ALIKE),
+        attribution=bool(lic.classes & LicenseClass.ATTRIBUTION),
+        allowed=lic.allowed,
+    )
+
+
+def _dataset(state: ChainState, dataset_id: int, releases: Sequence[Release]) -> Dataset:
+    ds = state.datasets[dataset_id]
+    p = ds.params
+    return Dataset(
+        id=dataset_id,
+        name=ds.name,
+        description_cid=cid_text(ds.description_cid) or None,
+        use=ds.use,
+        use_names=format_consent(ds.use),
+        params=DatasetParams(
+            voting_delay=p.voting_delay if p else 0,
+            voting_period=p.voting_period if p else 0,
+            quorum_bps=p.quorum_bps if p else 0,
+            approval_threshold_bps=p.approval_bps if p else 0,
+            proposal_threshold=str(p.proposal_threshold if p else 0),
+        ),
+        release_count=len(releases),
+        latest_release=releases[-1].number if releases else None,
+    )
+
+
+def _items(state: ChainState) -> dict[int, Item]:
+    out: dict[int, Item] = {}
+    for item_id, it in sorted(state.items.items()):
+        lic = state.licenses.get(it.license_id)
+        out[item_id] = Item(
+            id=item_id,
+            cid=cid_text(it.cid),
+            sha256="0x" + it.sha256.hex(),
+            size=it.size,
+            license_id=it.license_id,
+            license=lic.spdx if lic else "",
+            contributor=it.contributor,
+            consent=it.consent,
+            consent_names=format_consent(it.consent),
+            expiry=it.expiry,
+            revoked=it.revoked,
+            block=it.submitted.block_number,
+        )
+    return out
+
+
+def _contributors(state: ChainState) -> dict[str, Contributor]:
+    counts: dict[str, tuple[int, int]] = {}
+    for it in state.items.values():
+        n, size = counts.get(it.contributor.lower(), (0, 0))
+        counts[it.contributor.lower()] = (n + 1, size + it.size)
+    out: dict[str, Contributor] = {}
+    for c in sorted(state.contributors.values(), key=lambda c: c.contributor_id):
+        n, size = counts.get(c.address.lower(), (0, 0))
+        out[c.address.lower()] = Contributor(
+            id=c.contributor_id, address=c.address, profile_uri=c.profile_uri, item_count=n, total_bytes=size
+        )
+    return out
+
+
+def _dataset_of(snap: _Snapshot, dataset_id: int) -> Dataset:
+    try:
+        return snap.datasets[dataset_id]
+    except KeyError:
+        raise NotFound(f"dataset {dataset_id} does not exist at block {snap.state.block}") from None
+
+
+def _release_of(snap: _Snapshot, dataset_id: int, number: int | None) -> Release:
+    ds = _dataset_of(snap, dataset_id)
+    if number is None:
+        if ds.latest_release is None:
+            raise NotFound(f"dataset {dataset_id} has no release yet")
+        number = ds.latest_release
+    if not 1 <= number <= ds.release_count:
+        raise NotFound(f"dataset {dataset_id} has no release {number} (it has {ds.release_count})")
+    return snap.releases[dataset_id][number - 1]
+
+
+def _weights(fm: FetchedManifest, offset: int, limit: int) -> Weights:
+    doc = fm.doc
+    rows = [
+        ItemWeight(item_id=int(i["item_id"]), weight=str(i["weight"]), source=int(i["source"]))
+        for i in sorted(fm.items, key=lambda i: int(i["item_id"]))
+    ]
+    return Weights(
+        dataset_id=fm.release.dataset_id,
+        release=fm.release.number,
+        scheme_id=str(doc["scheme"]["id"]),
+        params=dict(doc["scheme"]["params"]),
+        total=str(sum(int(i["weight"]) for i in fm.items)),
+        sources=[
+            SourceWeightOut(
+                proposal_id=int(s["proposal_id"]),
+                score=str(s["score"]),
+                eligible_items=int(s["eligible_items"]),
+                eligible_bytes=int(s["eligible_bytes"]),
+                weight=str(s["weight"]),
+            )
+            for s in doc["sources"]
+        ],
+        contributors=[
+            ContributorWeight(address=str(a["contributor"]), weight=str(a["weight"]))
+            for a in sorted(doc["attribution"], key=lambda a: str(a["contributor"]))
+        ],
+        items=page(rows, offset, limit),
+        exclusions={str(e["item_id"]): str(e["reason"]) for e in doc["exclusions"]},
+    )
+
+
+def _report(
+    data: Mapping[str, Any],
+    release: Release,
+    state: ChainState,
+    current: FetchedManifest,
+    parent: FetchedManifest | None,
+) -> TransparencyReport:
+    """The API's summary of a `curation-commons/report/v1` document (curation/report.py)."""
+    totals = data["totals"]
+    before = {str(i["item_id"]): str(i["weight"]) for i in (parent.items if parent else [])}
+    changed = sum(
+        1 for i in current.items if before.get(str(i["item_id"]), str(i["weight"])) != str(i["weight"])
+    )
+    turnout = []
+    for p in data["proposals"]:
+        if p["total_supply"] is None:
+            continue  # no snapshot yet, so no turnout
+        supply = int(p["total_supply"])
+        cast = int(p["for_votes"]) + int(p["against_votes"]) + int(p["abstain_votes"])
+        turnout.append(
+            ProposalTurnout(
+                proposal_id=int(p["proposal_id"]),
+                votes_cast=str(cast),
+                total_supply=str(supply),
+                turnout_bps=cast * 10_000 // supply if supply else 0,
+                voters=int(p["voters"]),
+            )
+        )
+    return TransparencyReport(
+        dataset_id=release.dataset_id,
+        release=release.number,
+        parent=int(data["parent"]["release"]) if data.get("parent") else None,
+        state_block=int(data["state_block"]),
+        manifest_cid=str(data["manifest"]["cid"]),
+        item_count=int(totals["items"]),
+        contributor_count=int(totals["contributors"]),
+        diff=ReleaseDiff(
+            added_items=[int(a["item_id"]) for a in data["items_added"]],
+            removed_items={str(r["item_id"]): str(r["reason"]) for r in data["items_removed"]},
+            changed_weights=changed,
+        ),
+        turnout=turnout,
+        concentration=_concentration(data["concentration"], state),
+        revocations=[int(r["item_id"]) for r in data["revocations_since_parent"]],
+    )
+
+
+def _concentration(rows: Sequence[Mapping[str, Any]], state: ChainState) -> VotingConcentration:
+    """Delegated voting power at the latest snapshot the report covers (the report lists every snapshot)."""
+    if not rows:
+        return VotingConcentration(voters=0, top1_share_bps=0, top10_share_bps=0, nakamoto=0)
+    last = rows[-1]
+    power = sorted(state.voting_power_at(int(last["snapshot"])).values(), reverse=True)
+    total = sum(power)
+    return VotingConcentration(
+        voters=int(last["holders"]),
+        top1_share_bps=power[0] * 10_000 // total if total else 0,
+        top10_share_bps=sum(power[:10]) * 10_000 // total if total else 0,
+        nakamoto=int(last["nakamoto"]),
+    )
