@@ -46,6 +46,7 @@ from curation.consent import format_consent
 from curation.licenses import LicenseClass
 from curation.manifest import DEFAULT_SHARD_ITEMS, ManifestMismatch
 from curation.state import ACCEPTED, INCLUDE, REJECTED, ChainState, LicenseState, ProposalState
+from curation.tally import passes, quorum_met
 
 __all__ = ["DEFAULT_TTL", "StateReadModel", "open_read_model"]
 
@@ -220,7 +221,7 @@ class StateReadModel:
         else:
             status = "succeeded" if self._would_pass(p, supply or 0) else "defeated"
         if quorum is None and supply is not None and p.snapshot < state.block:
-            quorum = _quorum_met(p, self._rules(p.proposal_id)[0], supply)
+            quorum = quorum_met(p.for_votes, p.abstain_votes, self._rules(p.proposal_id)[0], supply)
         return Proposal(
             id=p.proposal_id,
             dataset_id=p.dataset_id,
@@ -254,9 +255,7 @@ class StateReadModel:
 
     def _would_pass(self, p: ProposalState, supply: int) -> bool:
         quorum_bps, approval_bps = self._rules(p.proposal_id)
-        # The contract's finalize rule (contracts/libraries/VotingTally.sol), exact integers.
-        approved = p.for_votes != 0 and p.for_votes * 10_000 >= approval_bps * (p.for_votes + p.against_votes)
-        return _quorum_met(p, quorum_bps, supply) and approved
+        return passes(p.for_votes, p.against_votes, p.abstain_votes, supply, quorum_bps, approval_bps)
 
     # --- ReadModel ------------------------------------------------------------------------------------------
     def licenses(self) -> list[License]:
@@ -374,10 +373,6 @@ def open_read_model(settings: Settings, *, ttl: float | None = None) -> StateRea
 
 
 # --- chain state -> API models ------------------------------------------------------------------------------
-
-
-def _quorum_met(p: ProposalState, quorum_bps: int, supply: int) -> bool:
-    return (p.for_votes + p.abstain_votes) * 10_000 >= quorum_bps * supply
 
 
 def _license(lic: LicenseState) -> License:

@@ -9,12 +9,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import mlcroissant as mlc  # a dev dependency: its absence must fail, not skip
 import pytest
 
 from curation.exports import croissant, dataset_card
 from tests.curation.test_manifest_build import built
-
-mlc = pytest.importorskip("mlcroissant")
 
 
 @pytest.fixture
