@@ -21,6 +21,7 @@ from rich.progress import (
 from backend.cli.common import ChainOpts, add_commands, chain_command, console, guarded, progress_console
 from backend.errors import ConfigError
 from backend.trainer import LocalManifest, ManifestItem, PullProgress, ShardedSampler, TrainerClient, pull
+from backend.trainer.sampling import read_exclusions
 from curation.errors import InvalidInput
 
 __all__ = ["register"]
@@ -136,6 +137,9 @@ def sample_cmd(
     local = LocalManifest.load(manifest)
     if not local.items:
         raise InvalidInput(f"manifest {local.path} lists no items: nothing to sample")
+    # In a pull directory, items whose consent changed after the release were excluded by `pull`: their
+    # samples are skipped (the same k on every rank, so the ranks still partition the one-rank run).
+    excluded = read_exclusions(local.path.parent)
     sampler = ShardedSampler.for_manifest(
         local, seed=seed, count=count, world_size=world_size, rank=rank, num_workers=workers
     )
@@ -143,12 +147,22 @@ def sample_cmd(
     if saved is not None:
         sampler.load_state_dict(saved)
     out: list[str] = []
+    skipped = 0
     for n, item_id in enumerate(sampler):
-        out.append(str(item_id))
+        if item_id in excluded:
+            skipped += 1
+        else:
+            out.append(str(item_id))
         if take is not None and n + 1 >= take:
             break
     if out:
         typer.echo("\n".join(out))
+    if skipped:
+        typer.echo(
+            f"note: skipped {skipped} sample(s) of items excluded since the release "
+            f"(consent revoked, narrowed or expired; see {local.path.parent / 'pull-report.json'})",
+            err=True,
+        )
     if state is not None:
         tmp = state.with_name(f".{state.name}.part")
         tmp.write_text(json.dumps(sampler.state_dict(), sort_keys=True) + "\n")

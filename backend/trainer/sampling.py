@@ -15,7 +15,13 @@ from backend.trainer.report import REPORT_JSON
 from curation.errors import InvalidInput
 from curation.sampler import WeightedSampler
 
-__all__ = ["STATE_FORMAT", "PulledDataset", "ShardedSampler", "import_extra"]
+__all__ = [
+    "STATE_FORMAT",
+    "PulledDataset",
+    "ShardedSampler",
+    "import_extra",
+    "read_exclusions",
+]
 
 STATE_FORMAT: Final = "curation-commons/sampler-state/v1"
 
@@ -116,6 +122,19 @@ class ShardedSampler:
             raise InvalidInput(f"sampler state is not a round-robin position: worker positions {positions}")
 
 
+def read_exclusions(root: Path) -> frozenset[int]:
+    """Ids of the items `pull` excluded (consent changed since the release), from the pull report in
+    `root`; empty when `root` holds no pull report (a manifest used on its own)."""
+    report = Path(root) / REPORT_JSON
+    if not report.exists():
+        return frozenset()
+    try:
+        doc = json.loads(report.read_text())
+        return frozenset(int(e["item_id"]) for e in doc.get("excluded", []))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise TrainerError(f"{report} is not a readable pull report: {exc}") from None
+
+
 @dataclass(frozen=True)
 class PulledDataset:
     """A pull directory: the verified manifest, the fetched items and the items excluded since the release."""
@@ -127,16 +146,7 @@ class PulledDataset:
     @classmethod
     def open(cls, root: Path) -> PulledDataset:
         root = Path(root)
-        manifest = LocalManifest.load(root)
-        excluded: set[int] = set()
-        report = root / REPORT_JSON
-        if report.exists():
-            try:
-                doc = json.loads(report.read_text())
-                excluded = {int(e["item_id"]) for e in doc.get("excluded", [])}
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                raise TrainerError(f"{report} is not a readable pull report: {exc}") from None
-        return cls(root, manifest, frozenset(excluded))
+        return cls(root, LocalManifest.load(root), read_exclusions(root))
 
     def item(self, item_id: int) -> ManifestItem:
         for item in self.manifest.items:

@@ -207,7 +207,11 @@ def test_the_whole_story_through_the_cli(world: World) -> None:
     assert not (out / "items" / str(compute_cid(CONTENT[1]).cid)).exists()
     sampled = w.sub("sample", "--manifest", str(out / "manifest.json"), "--seed", "3", "--count", "20")
     assert sampled.returncode == 0, sampled.stderr
-    assert len(sampled.stdout.split()) == 20
+    # Samples that land on the revoked item are skipped, and the command says how many.
+    printed = sampled.stdout.split()
+    assert "2" not in printed
+    assert len(printed) < 20  # seed 3 does land on item 2
+    assert f"skipped {20 - len(printed)} sample(s)" in sampled.stderr
 
 
 def _fails(result: Any, *needles: str) -> None:

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from backend.chain.registry import RegistryClient
 from backend.chain.token import TokenClient
 from backend.chain.voting import DatasetParams, ProposalKind, VotingClient
+from backend.cli.main import app
 from backend.contribute import contribute
 from backend.ipfs import EmbeddedStore
 from backend.release import ReleaseEnv, UnknownRelease, build_release, publish_release
@@ -158,6 +160,13 @@ def test_items_revoked_or_narrowed_after_the_state_block_are_excluded_and_delete
     served = {e["item_id"] for e in pulled.examples(sampler)}
     assert served
     assert not served & {revoked, narrowed}
+    # So does the `sample` command on the pull directory, and it says so.
+    result_cli = CliRunner().invoke(app, ["sample", "--manifest", str(out), "--seed", "1", "--count", "200"])
+    assert result_cli.exit_code == 0, result_cli.output
+    printed = {int(line) for line in result_cli.stdout.split()}
+    assert printed == served
+    assert "skipped" in result_cli.stderr
+    assert "pull-report.json" in result_cli.stderr
 
 
 def test_unknown_dataset_and_release_are_refused_before_anything_is_written(
