@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: demo test test-unit test-integration lint typecheck contracts bench brownie brownie-smoke slither clean
+.PHONY: demo test test-unit test-integration lint typecheck contracts bench brownie brownie-smoke slither clean postgres-server
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -41,8 +41,23 @@ lint: $(STAMP) $(NPM_STAMP) $(SLITHER_STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) $(NPM_STAMP) lint
+test: $(STAMP) $(NPM_STAMP) postgres-server lint
 	$(BIN)/pytest -q
+
+test-unit: $(STAMP) $(NPM_STAMP)
+	$(BIN)/pytest -q -m "not integration"
+
+test-integration: $(STAMP) $(NPM_STAMP) postgres-server
+	$(BIN)/pytest -q -m integration
+
+# The PostgreSQL index tests start a throwaway server of their own; they need the server binaries.
+postgres-server:
+	@if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "installing the PostgreSQL server (Debian package postgresql) for the index tests"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null \
+		|| { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null; }; \
+	else echo "the tests need the PostgreSQL server binaries: install the package postgresql (apt-get install postgresql)" >&2; exit 1; fi
 
 bench: $(STAMP) $(NPM_STAMP)
 	$(BIN)/python -m benchmarks.gas_registry

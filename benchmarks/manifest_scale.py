@@ -274,8 +274,12 @@ def _current_rss_mb() -> float:
         return _rss_mb()
 
 
-def bench_manifest(n_items: int = 1_000_000, n_sources: int = 10_000, seed: int = 0) -> dict[str, float]:
+def bench_manifest(
+    n_items: int = 1_000_000, n_sources: int = 10_000, seed: int = 0
+) -> tuple[dict[str, float], str]:
     """Build the inputs, then time one `build_manifest` (weights, records, canonical JSON, sha256, parts).
+
+    Returns the figures and the manifest's sha256 (the same inputs give the same digest on any machine).
 
     Memory is measured with `ru_maxrss` (peak RSS of the process, MiB): `peak_rss_mb` is the whole
     process's peak, `manifest_rss_delta_mb` is that peak minus the resident size just before the build
@@ -293,7 +297,7 @@ def bench_manifest(n_items: int = 1_000_000, n_sources: int = 10_000, seed: int 
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak_mb = _rss_mb()
     part_bytes = sum(len(p.data) for p in built.parts)
-    return {
+    figures = {
         "items": float(n_items),
         "sources": float(n_sources),
         "eligible_items": float(len(built.items)),
@@ -309,6 +313,7 @@ def bench_manifest(n_items: int = 1_000_000, n_sources: int = 10_000, seed: int 
         "manifest_rss_delta_mb": round(peak_mb - before_mb, 1),
         "peak_rss_mb": round(peak_mb, 1),
     }
+    return figures, built.sha256
 
 
 def _profile(n_items: int, n_sources: int, seed: int, top: int) -> str:
@@ -347,10 +352,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         print(_profile(args.items, args.sources, args.seed, args.profile))
         return 0
-    figures = bench_manifest(args.items, args.sources, args.seed)
+    figures, digest = bench_manifest(args.items, args.sources, args.seed)
     report: dict[str, Any] = {"benchmark": "manifest_scale", "python": platform.python_version()}
     for key, value in figures.items():
         report[key] = int(value) if float(value).is_integer() and not key.endswith(("_s", "_mb")) else value
+    report["manifest_sha256"] = digest
     report["memory_measure"] = "ru_maxrss"
     report["target_s"], report["target_mb"] = 60, 2048
     report["within_targets"] = figures["manifest_wall_s"] <= 60 and figures["peak_rss_mb"] <= 2048

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, overload
 
 from curation.batches import item_ref
 from curation.canonical import canonical_bytes, parse_canonical, sha256_hex
@@ -24,6 +24,7 @@ __all__ = [
     "PART_SCHEMA",
     "BuiltManifest",
     "ChainContext",
+    "ItemRecords",
     "ManifestMismatch",
     "ManifestPart",
     "ParentRelease",
@@ -92,7 +93,7 @@ class BuiltManifest:
     data: bytes
     sha256: str
     parts: tuple[ManifestPart, ...]
-    items: tuple[dict[str, Any], ...]  # every item record, whether inline or in parts
+    items: ItemRecords  # every item record, whether inline or in parts
     weights: WeightResult
     inputs: DatasetInputs
 
@@ -153,24 +154,83 @@ def _source_entries(state: ChainState, din: DatasetInputs, result: WeightResult)
     return out
 
 
-def _item_entry(state: ChainState, item_id: int, source: int, weight: int) -> dict[str, Any]:
+#: One item's facts as the manifest records them, captured at build time (the state may fold on afterwards):
+#: (item_id, cid, sha256, size, spdx, license_id, contributor, consent, expiry, source, weight).
+_Row = tuple[int, bytes, bytes, int, str, int, str, int, int, int, int]
+
+
+def _item_row(state: ChainState, item_id: int, source: int, weight: int) -> _Row:
     item = state.items[item_id]
     lic = state.licenses.get(item.license_id)
+    return (
+        item_id,
+        item.cid,
+        item.sha256,
+        item.size,
+        lic.spdx if lic else "",
+        item.license_id,
+        item.contributor,
+        item.consent,
+        item.expiry,
+        source,
+        weight,
+    )
+
+
+def _item_entry(row: _Row) -> dict[str, Any]:
+    item_id, cid, sha256, size, spdx, license_id, contributor, consent, expiry, source, weight = row
     return {
         "item_id": str(item_id),
         "ref": item_ref(item_id),
-        "cid": _cid_text(item.cid),
-        "sha256": item.sha256.hex(),
-        "size": str(item.size),
-        "license": lic.spdx if lic else "",
-        "license_id": item.license_id,
-        "contributor": item.contributor,
-        "consent": item.consent,
-        "consent_flags": format_consent(item.consent),
-        "consent_expiry": str(item.expiry),
+        "cid": _cid_text(cid),
+        "sha256": sha256.hex(),
+        "size": str(size),
+        "license": spdx,
+        "license_id": license_id,
+        "contributor": contributor,
+        "consent": consent,
+        "consent_flags": format_consent(consent),
+        "consent_expiry": str(expiry),
         "source": source,
         "weight": str(weight),
     }
+
+
+class ItemRecords(Sequence[dict[str, Any]]):
+    """A manifest's item records in order, each made on demand from a compact row.
+
+    A million records as dicts take about 1.3 GB; as rows about a tenth of that. Each access returns a
+    fresh dict, equal to the one in the manifest's bytes.
+    """
+
+    __slots__ = ("_rows",)
+
+    def __init__(self, rows: Sequence[_Row]) -> None:
+        self._rows = tuple(rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [_item_entry(row) for row in self._rows[index]]
+        return _item_entry(self._rows[index])
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return map(_item_entry, self._rows)
+
+    def __repr__(self) -> str:
+        return f"ItemRecords({len(self._rows)} items)"
+
+    @property
+    def rows(self) -> tuple[_Row, ...]:
+        return self._rows
 
 
 def _exclusions(state: ChainState, din: DatasetInputs, result: WeightResult) -> list[dict[str, Any]]:
@@ -200,20 +260,21 @@ def _exclusions(state: ChainState, din: DatasetInputs, result: WeightResult) -> 
     return [entries[i] for i in sorted(entries)]
 
 
-def _attribution(state: ChainState, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    per: dict[str, dict[str, Any]] = {}
-    for rec in items:
-        addr = rec["contributor"]
-        entry = per.setdefault(addr, {"items": 0, "bytes": 0, "weight": 0, "licenses": set()})
-        entry["items"] += 1
-        entry["bytes"] += int(rec["size"])
-        entry["weight"] += int(rec["weight"])
-        entry["licenses"].add(rec["license"])
+def _attribution(state: ChainState, rows: Sequence[_Row]) -> list[dict[str, Any]]:
+    per: dict[str, list[Any]] = {}  # contributor -> [items, bytes, weight, licenses]
+    for _iid, _cid, _sha, size, spdx, _lid, contributor, _consent, _expiry, _source, weight in rows:
+        entry = per.get(contributor)
+        if entry is None:
+            entry = per[contributor] = [0, 0, 0, set()]
+        entry[0] += 1
+        entry[1] += size
+        entry[2] += weight
+        entry[3].add(spdx)
     out = []
     for addr in sorted(per):
-        entry = per[addr]
+        n, size_sum, weight_sum, spdx_set = per[addr]
         who = state.contributors.get(addr)
-        licenses = sorted(entry["licenses"])
+        licenses = sorted(spdx_set)
         needs = any(
             lic.classes & LicenseClass.ATTRIBUTION for lic in state.licenses.values() if lic.spdx in licenses
         )
@@ -222,9 +283,9 @@ def _attribution(state: ChainState, items: list[dict[str, Any]]) -> list[dict[st
                 "contributor": addr,
                 "contributor_id": who.contributor_id if who else 0,
                 "profile_uri": who.profile_uri if who else "",
-                "items": entry["items"],
-                "bytes": str(entry["bytes"]),
-                "weight": str(entry["weight"]),
+                "items": n,
+                "bytes": str(size_sum),
+                "weight": str(weight_sum),
                 "licenses": licenses,
                 "attribution_required": needs,
             }
@@ -285,7 +346,10 @@ def build_manifest(
     canon = scheme.canonical_params(params)
     din = dataset_inputs(state, dataset_id, ctx.state_timestamp)
     result = scheme.compute(din.inputs, canon)
-    items = [_item_entry(state, iid, result.item_source[iid], w) for iid, w in result.items.items()]
+    items = ItemRecords(
+        [_item_row(state, iid, result.item_source[iid], w) for iid, w in result.items.items()]
+    )
+    rows = items.rows
     parts: list[ManifestPart] = []
     if len(items) > shard_items:
         for index, start in enumerate(range(0, len(items), shard_items)):
@@ -321,21 +385,21 @@ def build_manifest(
             for p in din.removals
         ],
         "totals": {
-            "items": len(items),
-            "bytes": str(sum(int(r["size"]) for r in items)),
+            "items": len(rows),
+            "bytes": str(sum(row[3] for row in rows)),
             "weight": str(sum(result.items.values())),
-            "contributors": len({r["contributor"] for r in items}),
+            "contributors": len({row[6] for row in rows}),
             "excluded": 0,
         },
-        "items": [] if parts else items,
+        "items": [] if parts else list(items),
         "item_parts": [
             {
                 "part": p.index,
                 "cid": p.cid,
                 "sha256": p.sha256,
                 "count": p.count,
-                "first_item_id": items[p.index * shard_items]["item_id"],
-                "last_item_id": items[p.index * shard_items + p.count - 1]["item_id"],
+                "first_item_id": str(rows[p.index * shard_items][0]),
+                "last_item_id": str(rows[p.index * shard_items + p.count - 1][0]),
             }
             for p in parts
         ],
@@ -344,7 +408,7 @@ def build_manifest(
             {"batch_id": str(b), "reason": "batch-manifest-invalid", "detail": problem, "source": pid}
             for b, (problem, pid) in sorted(din.invalid_batches.items())
         ],
-        "attribution": _attribution(state, items),
+        "attribution": _attribution(state, rows),
     }
     doc["totals"]["excluded"] = len(doc["exclusions"])
     if items and doc["totals"]["weight"] != str(WAD):
@@ -352,7 +416,7 @@ def build_manifest(
             f"scheme {scheme_id} returned weights summing to {doc['totals']['weight']}, not 10**18"
         )
     data = canonical_bytes(doc)
-    return BuiltManifest(doc, data, sha256_hex(data), tuple(parts), tuple(items), result, din)
+    return BuiltManifest(doc, data, sha256_hex(data), tuple(parts), items, result, din)
 
 
 def load_manifest(data: bytes) -> dict[str, Any]:

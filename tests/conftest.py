@@ -12,7 +12,7 @@ from backend.chain.accounts import Signer, dev_signers
 from backend.chain.connection import connect
 from backend.chain.deployment import Deployment, deploy_all
 
-pytest_plugins = ["tests.integration.hardhat", "tests.integration.jsipfs"]
+pytest_plugins = ["tests.integration.hardhat", "tests.integration.jsipfs", "tests.integration.postgres"]
 
 
 @dataclass

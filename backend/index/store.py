@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
@@ -20,6 +20,10 @@ from backend.index import schema
 from backend.index.errors import IndexDatabaseError, IndexMismatchError
 
 __all__ = ["DeploymentKey", "Store", "canonical_dump"]
+
+#: PostgreSQL advisory lock (per database) every write transaction of the index takes first. Any constant
+#: works; this one is the first 8 bytes of sha256(b"curation-commons backend.index writer") as a signed int.
+WRITER_LOCK = -0x2EFC_5503_01A6_F76B
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,9 @@ def _engine(db_url: str) -> Engine:
         else:
             Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": 30}
+    elif url.get_backend_name() == "postgresql":
+        # Writers rely on it (see Store._serialize), whatever default_transaction_isolation the server has.
+        kwargs["isolation_level"] = "READ COMMITTED"
     try:
         engine = create_engine(url, **kwargs)
     except (ArgumentError, ImportError) as exc:
@@ -129,27 +136,49 @@ class Store:
     def __init__(self, db_url: str) -> None:
         self.url = db_url
         self.engine = _engine(db_url)
+        self._postgres = self.engine.dialect.name == "postgresql"
+        # Reads of several statements (dump) see one snapshot. SQLite's read transactions already do;
+        # PostgreSQL's READ COMMITTED gives each statement its own, so those reads use REPEATABLE READ.
+        self._snapshot_engine = (
+            self.engine.execution_options(isolation_level="REPEATABLE READ")
+            if self._postgres
+            else self.engine
+        )
         self._shown = make_url(db_url).render_as_string(hide_password=True)
         with self._tx("create the index tables") as conn:
+            self._serialize(conn)
             schema.metadata.create_all(conn)
 
     def close(self) -> None:
         self.engine.dispose()
 
     @contextmanager
-    def _tx(self, what: str) -> Iterator[Connection]:
+    def _tx(self, what: str, snapshot: bool = False) -> Iterator[Connection]:
         try:
-            with self.engine.begin() as conn:
+            with (self._snapshot_engine if snapshot else self.engine).begin() as conn:
                 yield conn
         except SQLAlchemyError as exc:
             raise IndexDatabaseError(
                 f"could not {what} in {self._shown}: {exc.__class__.__name__}: {exc}"
             ) from None
 
+    def _serialize(self, conn: Connection) -> None:
+        """Make write transactions on one database run one at a time (PostgreSQL; SQLite already does).
+
+        SQLite lets one transaction write at a time, and a writer whose reads went stale fails instead of
+        committing. PostgreSQL's READ COMMITTED would let two indexers both pass the cursor check and then
+        both write the same blocks (the later one silently deleting and redoing the other's batch), and two
+        first starts race on CREATE TABLE. Taking one transaction-scoped advisory lock first queues them:
+        the next writer's statements then see the previous commit, so its cursor check fails cleanly.
+        """
+        if self._postgres:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK})
+
     # --- deployment key -------------------------------------------------------------------------------------
     def bind(self, key: DeploymentKey) -> None:
         """Record `key` in a new database, or refuse a database built for another deployment."""
         with self._tx("read the deployment key") as conn:
+            self._serialize(conn)
             row = conn.execute(select(schema.deployment).where(schema.deployment.c.id == 1)).first()
             if row is None:
                 conn.execute(
@@ -213,7 +242,7 @@ class Store:
     def dump(self) -> bytes:
         """The canonical dump of everything stored (see canonical_dump), read in one transaction."""
         t, b = schema.raw_logs, schema.blocks
-        with self._tx("dump the index") as conn:
+        with self._tx("dump the index", snapshot=True) as conn:
             cur = self._cursor(conn)
             blocks = [
                 BlockRef(int(r.block_number), r.block_hash, r.parent_hash)
@@ -243,6 +272,7 @@ class Store:
         """Store a whole batch and move the cursor to its last block, all or nothing."""
         t, b = schema.raw_logs, schema.blocks
         with self._tx(f"store blocks {batch.from_block}..{batch.to_block}") as conn:
+            self._serialize(conn)
             self._expect_cursor(conn, previous)
             # Anything at or above the batch's first block is stale (a crash can leave none, a bug could).
             conn.execute(delete(t).where(t.c.block_number >= batch.from_block))
@@ -272,6 +302,7 @@ class Store:
         t, b = schema.raw_logs, schema.blocks
         floor = -1 if ancestor is None else ancestor.number
         with self._tx(f"roll back to block {floor}") as conn:
+            self._serialize(conn)
             self._expect_cursor(conn, previous)
             removed = conn.execute(delete(t).where(t.c.block_number > floor)).rowcount
             conn.execute(delete(b).where(b.c.block_number > floor))
@@ -281,5 +312,6 @@ class Store:
     def reset(self) -> None:
         """Forget every log, block and the cursor (the deployment key stays)."""
         with self._tx("reset the index") as conn:
+            self._serialize(conn)
             for table in (schema.raw_logs, schema.blocks, schema.cursor):
                 conn.execute(delete(table))

@@ -111,3 +111,18 @@ def test_long_item_lists_are_sharded_into_cid_addressed_parts() -> None:
         load_part(sharded.parts[0].data + b" ", entries[0])
     with pytest.raises(ManifestMismatch, match="not a manifest"):
         load_manifest(canonical_bytes(json.loads(sharded.parts[0].data)))
+
+
+def test_item_records_are_the_manifest_items_and_do_not_follow_later_state_changes() -> None:
+    events, store = story()
+    state = fold_events(events, 100, lambda cid: store[cid])
+    m = build_manifest(state, 1, CTX)
+    assert list(m.items) == m.doc["items"] == [m.items[i] for i in range(len(m.items))]
+    assert m.items[1:] == m.doc["items"][1:]
+    first = m.items[0]
+    first["weight"] = "0"  # a caller's edit of one record touches neither the manifest nor later reads
+    assert m.items[0] == m.doc["items"][0] != first
+    item = state.items[int(m.doc["items"][0]["item_id"])]
+    item.consent, item.size = 0, item.size + 1  # the state folds on after the build
+    assert list(m.items) == m.doc["items"]
+    assert m.data == canonical_bytes(m.doc)
