@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from backend.ipfs import EmbeddedStore, KuboStore
 from benchmarks._util import print_table
 from curation.cid import CID
@@ -97,13 +99,25 @@ def bench_daemon(data: bytes, small: list[bytes]) -> dict[str, Any]:
             def their_cat() -> int:
                 return len(theirs.cat(str(ours_root.cid)))
 
-            t_ours, n = _timed(our_cat)
-            assert n == len(data)
-            t_theirs, n = _timed(their_cat)
-            assert n == len(data)
-            out["ours_cat_MBps"] = round(size_mb / t_ours, 1)
-            out["ipfshttpclient_cat_MBps"] = round(size_mb / t_theirs, 1)
-            out["cat_speedup"] = round(t_theirs / t_ours, 2)
+            def raw_cat() -> int:  # the daemon's ceiling: one unverified stream, nothing done with the bytes
+                with (
+                    httpx.Client(base_url=ours.url, timeout=120) as client,
+                    client.stream("POST", "cat", params={"arg": str(ours_root.cid)}) as response,
+                ):
+                    return sum(len(chunk) for chunk in response.iter_bytes())
+
+            assert our_cat() == len(data)  # warm the daemon's caches before any timed read
+            times = {"ours": float("inf"), "theirs": float("inf"), "raw": float("inf")}
+            for _ in range(3):  # interleaved, best of three: no client gets the warmer daemon
+                for name, fn in (("ours", our_cat), ("theirs", their_cat), ("raw", raw_cat)):
+                    t, n = _timed(fn)
+                    assert n == len(data)
+                    times[name] = min(times[name], t)
+            out["ours_cat_MBps"] = round(size_mb / times["ours"], 1)
+            out["ipfshttpclient_cat_MBps"] = round(size_mb / times["theirs"], 1)
+            out["daemon_raw_cat_MBps"] = round(size_mb / times["raw"], 1)
+            out["cat_speedup"] = round(times["theirs"] / times["ours"], 2)
+            out["ours_cat_vs_daemon_ceiling"] = round(times["raw"] / times["ours"], 2)
             out["ours_cat_peak_MB"] = round(_peak_mb(our_cat), 1)
             out["ipfshttpclient_cat_peak_MB"] = round(_peak_mb(their_cat), 1)
 

@@ -70,14 +70,17 @@ class _StreamReader(io.RawIOBase):
 
 
 class _CatLeaves:
-    """Leaf source for `iter_file`: one `cat` stream read sequentially, reopened at an offset if needed."""
+    """Leaf source for `iter_file`: one `cat` stream read sequentially, reopened at an offset if needed.
+
+    A leaf is joined once from views of the received chunks (no staging buffer to copy through).
+    """
 
     def __init__(self, store: KuboStore, root: CID) -> None:
         self._store = store
         self._root = root
         self._response: httpx.Response | None = None
         self._chunks: Iterator[bytes] = iter(())
-        self._buf = bytearray()
+        self._rest = memoryview(b"")  # what is left of the last chunk received
         self._pos = -1
 
     def _open(self, offset: int) -> None:
@@ -90,27 +93,36 @@ class _CatLeaves:
     def __call__(self, offset: int, length: int) -> bytes:
         if self._response is None or offset != self._pos:
             self._open(offset)
-        while len(self._buf) < length:
-            try:
-                self._buf += next(self._chunks)
-            except StopIteration:
-                raise UnexpectedResponse(
-                    f"the IPFS node's cat of {self._root} ended early at byte {self._pos + len(self._buf)}"
-                ) from None
-            except httpx.TimeoutException:
-                raise StoreTimeout(f"reading {self._root} from the IPFS node timed out") from None
-            except httpx.HTTPError as exc:
-                raise StoreUnavailable(f"reading {self._root} from the IPFS node failed: {exc}") from None
-        out = bytes(self._buf[:length])
-        del self._buf[:length]
+        pieces: list[memoryview] = []
+        need = length
+        while need:
+            if not self._rest:
+                self._rest = memoryview(self._next_chunk(length - need))
+                continue
+            piece = self._rest[:need]
+            pieces.append(piece)
+            need -= len(piece)
+            self._rest = self._rest[len(piece) :]
         self._pos += length
-        return out
+        return pieces[0].tobytes() if len(pieces) == 1 else b"".join(pieces)
+
+    def _next_chunk(self, have: int) -> bytes:
+        try:
+            return next(self._chunks)
+        except StopIteration:
+            raise UnexpectedResponse(
+                f"the IPFS node's cat of {self._root} ended early at byte {self._pos + have}"
+            ) from None
+        except httpx.TimeoutException:
+            raise StoreTimeout(f"reading {self._root} from the IPFS node timed out") from None
+        except httpx.HTTPError as exc:
+            raise StoreUnavailable(f"reading {self._root} from the IPFS node failed: {exc}") from None
 
     def close(self) -> None:
         if self._response is not None:
             self._response.close()
             self._response = None
-        self._buf.clear()
+        self._rest = memoryview(b"")
 
 
 class KuboStore(ContentStore):

@@ -185,3 +185,36 @@ def test_gateway_that_flips_a_byte_is_caught(tmp_path: Path) -> None:
     with pytest.raises(BlockMismatch, match=str(root)):
         reader.get_file(root, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def _kubo_serving(
+    store: EmbeddedStore, data: bytes, piece: int, cut: int | None = None
+) -> httpx.MockTransport:
+    """A node that answers block/get from `store` and streams `cat` in `piece`-byte chunks (cut short at `cut`)."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        arg = request.url.params["arg"]
+        if request.url.path.endswith("/block/get"):
+            return httpx.Response(200, content=store._read_raw(CID.parse(arg)))
+        assert request.url.path.endswith("/cat")
+        body = data[int(request.url.params.get("offset", "0")) : cut]
+        return httpx.Response(200, content=iter([body[i : i + piece] for i in range(0, len(body), piece)]))
+
+    return httpx.MockTransport(handler)
+
+
+@pytest.mark.parametrize("piece", [1000, CHUNK_SIZE - 1, CHUNK_SIZE, 3 * CHUNK_SIZE + 5])
+def test_cat_leaves_split_across_any_chunking_of_the_stream(tmp_path: Path, piece: int) -> None:
+    store = EmbeddedStore(tmp_path)
+    data = det_bytes(4 * CHUNK_SIZE + 123)
+    root = store.put_bytes(data).cid
+    assert kubo(_kubo_serving(store, data, piece)).get_bytes(root) == data
+
+
+def test_cat_stream_that_ends_early_names_the_byte(tmp_path: Path) -> None:
+    store = EmbeddedStore(tmp_path)
+    data = det_bytes(3 * CHUNK_SIZE)
+    root = store.put_bytes(data).cid
+    cut = CHUNK_SIZE + 77
+    with pytest.raises(UnexpectedResponse, match=f"ended early at byte {cut}"):
+        kubo(_kubo_serving(store, data, 4096, cut=cut)).get_bytes(root)
