@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,7 @@ from backend.chain.deployment import Deployment
 from backend.chain.logs import BlockRef, RpcLogFetcher
 from backend.index import IndexDatabaseError, Indexer, IndexMismatchError, Store, schema
 from benchmarks.index import TokenTraffic
-from tests.index.index_helpers import deploy_with_traffic
+from tests.index.index_helpers import deploy_with_traffic, indexer_opener, node_logs
 from tests.index.test_index_reorg import run_reorg_scenarios
 from tests.integration.hardhat import HardhatNode
 from tests.integration.postgres import create_database
@@ -52,36 +52,6 @@ def pg_db(postgres_url: str) -> str:
     return create_database(postgres_url, f"index_test_{next(_names)}")
 
 
-def _opener(url: str, deployment: Deployment, max_range: int = 3) -> Callable[[str], Indexer]:
-    addresses = list(deployment.contracts.values())
-
-    def open_indexer(db_url: str) -> Indexer:
-        return Indexer(
-            db_url,
-            RpcLogFetcher(url, addresses, timeout=30),
-            addresses,
-            deployment.deploy_block,
-            max_range=max_range,
-        )
-
-    return open_indexer
-
-
-def _node_logs(traffic: TokenTraffic, deployment: Deployment) -> list[tuple[int, int, str]]:
-    """The oracle: one plain eth_getLogs over the whole deployment, no indexer involved."""
-    raw = traffic.rpc(
-        "eth_getLogs",
-        [
-            {
-                "fromBlock": hex(deployment.deploy_block),
-                "toBlock": "latest",
-                "address": list(deployment.contracts.values()),
-            }
-        ],
-    )
-    return sorted((int(x["blockNumber"], 16), int(x["logIndex"], 16), x["blockHash"]) for x in raw)
-
-
 def _keys(indexer: Indexer) -> list[tuple[int, int, str]]:
     return [(x.block_number, x.log_index, x.block_hash) for x in indexer.logs()]
 
@@ -91,7 +61,7 @@ def test_backfill_and_resync_equal_sqlite_without_duplicates(
 ) -> None:
     deployment, traffic = deployed
     traffic.blocks(random.Random(3), 12, max_txs=4)
-    open_indexer = _opener(hardhat.url, deployment)
+    open_indexer = indexer_opener(hardhat.url, deployment)
     pg, lite = open_indexer(pg_db), open_indexer(f"sqlite:///{tmp_path / 'lite.sqlite'}")
     assert pg.store.engine.dialect.name == "postgresql"
     result = pg.sync()
@@ -99,7 +69,7 @@ def test_backfill_and_resync_equal_sqlite_without_duplicates(
     assert result.batches > 3
     assert result.logs_added == len(pg.logs()) > 12
     assert pg.dump() == lite.dump()
-    assert _keys(pg) == _node_logs(traffic, deployment)
+    assert _keys(pg) == node_logs(traffic, deployment)
     before = pg.dump()
 
     # Re-sync: the same indexer, then another one on the same database (a restarted process).
@@ -108,7 +78,7 @@ def test_backfill_and_resync_equal_sqlite_without_duplicates(
     reopened = open_indexer(pg_db)
     assert reopened.sync().logs_added == 0
     assert reopened.dump() == before
-    assert reopened.store.count_logs() == len(_node_logs(traffic, deployment))
+    assert reopened.store.count_logs() == len(node_logs(traffic, deployment))
 
     # Roll the cursor back into the middle and sync over the same blocks again: same rows, no duplicates.
     recorded = pg.store.recorded_blocks()
@@ -137,7 +107,7 @@ def test_reorgs_on_postgres_end_identical_to_sqlite_rebuilds(
     after a rollback against SQLite byte for byte.
     """
     deployment, traffic = deployed
-    open_indexer = _opener(hardhat.url, deployment)
+    open_indexer = indexer_opener(hardhat.url, deployment)
 
     def open_incremental_in_postgres(db_url: str) -> Indexer:
         return open_indexer(pg_db if db_url.endswith("/incremental.sqlite") else db_url)
@@ -155,7 +125,7 @@ def test_reorgs_on_postgres_end_identical_to_sqlite_rebuilds(
     assert sum(r.logs_removed for r in reports) > 0
     assert not (tmp_path / "incremental.sqlite").exists()  # the incremental index really was PostgreSQL
     final = open_indexer(pg_db)
-    assert _keys(final) == _node_logs(traffic, deployment)
+    assert _keys(final) == node_logs(traffic, deployment)
     final.close()
 
 
@@ -192,7 +162,7 @@ def test_two_writers_on_one_postgres_database_never_interleave(
     """
     deployment, traffic = deployed
     traffic.blocks(random.Random(8), 3, max_txs=2)
-    open_indexer = _opener(hardhat.url, deployment, max_range=10**6)
+    open_indexer = indexer_opener(hardhat.url, deployment, max_range=10**6)
     a, b = open_indexer(pg_db), open_indexer(pg_db)
     checked = threading.Event()
     a_done = threading.Event()
@@ -244,7 +214,7 @@ def test_a_dump_is_one_snapshot_while_a_writer_commits(
     with the new logs).
     """
     deployment, traffic = deployed
-    open_indexer = _opener(hardhat.url, deployment, max_range=10**6)
+    open_indexer = indexer_opener(hardhat.url, deployment, max_range=10**6)
     writer, reader = open_indexer(pg_db), open_indexer(pg_db)
     writer.sync()
     before = reader.dump()
@@ -295,7 +265,7 @@ def test_cli_index_on_postgres(
     again = index(pg_db)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "0 logs added in 0 batches" in again.stdout
-    lite = _opener(hardhat.url, deployment, max_range=2000)(f"sqlite:///{tmp_path / 'lite.sqlite'}")
+    lite = indexer_opener(hardhat.url, deployment, max_range=2000)(f"sqlite:///{tmp_path / 'lite.sqlite'}")
     lite.sync()
     store = Store(pg_db)
     assert store.dump() == lite.dump()

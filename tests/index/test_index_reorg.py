@@ -14,7 +14,7 @@ from backend.chain.deployment import Deployment
 from backend.chain.logs import BlockRef, LogBatch, RpcLogFetcher
 from backend.index import Indexer
 from benchmarks.index import TokenTraffic
-from tests.index.index_helpers import deploy_with_traffic
+from tests.index.index_helpers import deploy_with_traffic, indexer_opener, node_logs
 from tests.integration.hardhat import HardhatNode
 
 pytestmark = pytest.mark.integration
@@ -87,31 +87,6 @@ def deployed(hardhat: HardhatNode) -> Iterator[tuple[Deployment, TokenTraffic]]:
     traffic.close()
 
 
-def _opener(url: str, deployment: Deployment, max_range: int = 3) -> Callable[[str], Indexer]:
-    addresses = list(deployment.contracts.values())
-
-    def open_indexer(db_url: str) -> Indexer:
-        fetcher = RpcLogFetcher(url, addresses, timeout=30)
-        return Indexer(db_url, fetcher, addresses, deployment.deploy_block, max_range=max_range)
-
-    return open_indexer
-
-
-def _node_logs(traffic: TokenTraffic, deployment: Deployment) -> list[tuple[int, int, str]]:
-    """The oracle: one plain eth_getLogs over the whole deployment, no indexer involved."""
-    raw = traffic.rpc(
-        "eth_getLogs",
-        [
-            {
-                "fromBlock": hex(deployment.deploy_block),
-                "toBlock": "latest",
-                "address": list(deployment.contracts.values()),
-            }
-        ],
-    )
-    return sorted((int(x["blockNumber"], 16), int(x["logIndex"], 16), x["blockHash"]) for x in raw)
-
-
 def test_randomized_reorgs_end_identical_to_a_rebuild(
     hardhat: HardhatNode, deployed: tuple[Deployment, TokenTraffic], tmp_path: Path
 ) -> None:
@@ -127,7 +102,14 @@ def test_randomized_reorgs_end_identical_to_a_rebuild(
         return indexer.dump()
 
     reports = run_reorg_scenarios(
-        hardhat.rpc, mine, _opener(hardhat.url, deployment), derive, tmp_path, SCENARIOS, MAX_DEPTH, seed=11
+        hardhat.rpc,
+        mine,
+        indexer_opener(hardhat.url, deployment),
+        derive,
+        tmp_path,
+        SCENARIOS,
+        MAX_DEPTH,
+        seed=11,
     )
     assert len(reports) == SCENARIOS >= 20
     assert {r.depth for r in reports} == set(range(1, MAX_DEPTH + 1))
@@ -135,8 +117,8 @@ def test_randomized_reorgs_end_identical_to_a_rebuild(
     assert any(r.new_length > r.depth for r in reports)  # and longer
     assert sum(r.logs_removed for r in reports) > 0
     # Independent oracle: the last state equals what the node itself says.
-    final = _opener(hardhat.url, deployment)(f"sqlite:///{tmp_path / 'incremental.sqlite'}")
-    assert [(x.block_number, x.log_index, x.block_hash) for x in final.logs()] == _node_logs(
+    final = indexer_opener(hardhat.url, deployment)(f"sqlite:///{tmp_path / 'incremental.sqlite'}")
+    assert [(x.block_number, x.log_index, x.block_hash) for x in final.logs()] == node_logs(
         traffic, deployment
     )
 
