@@ -360,23 +360,39 @@ class PublishedRelease:
     manifest_sha256: str
     state_block: int
     tx_hash: str
-    report_cid: str
+    #: CIDs of the stored, pinned companions: report_json, report_md, croissant, card (same bytes as the files).
+    export_cids: dict[str, str]
     files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def report_cid(self) -> str:
+        return self.export_cids["report_json"]
+
+
+#: The release's companions to the manifest: name -> file name (their bytes come from `_exports`).
+_EXPORT_FILES = {
+    "report_json": "report.json",
+    "report_md": "report.md",
+    "croissant": "croissant.json",
+    "card": "README.md",
+}
+
+
+def _exports(built: BuiltRelease) -> dict[str, bytes]:
+    return {
+        "report_json": json.dumps(built.report, indent=2, sort_keys=True).encode() + b"\n",
+        "report_md": built.report_markdown.encode(),
+        "croissant": json.dumps(built.croissant, indent=2).encode() + b"\n",
+        "card": built.card.encode(),
+    }
 
 
 def write_release_files(built: BuiltRelease, out_dir: Path) -> dict[str, Path]:
     """manifest.json, parts, report.json, report.md, croissant.json and README.md under `out_dir`."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = {
-        "manifest": (out_dir / "manifest.json", built.manifest_bytes),
-        "report_json": (
-            out_dir / "report.json",
-            json.dumps(built.report, indent=2, sort_keys=True).encode() + b"\n",
-        ),
-        "report_md": (out_dir / "report.md", built.report_markdown.encode()),
-        "croissant": (out_dir / "croissant.json", json.dumps(built.croissant, indent=2).encode() + b"\n"),
-        "card": (out_dir / "README.md", built.card.encode()),
-    }
+    files = {"manifest": (out_dir / "manifest.json", built.manifest_bytes)}
+    for name, data in _exports(built).items():
+        files[name] = (out_dir / _EXPORT_FILES[name], data)
     for part in built.manifest.parts:
         files[f"part{part.index}"] = (out_dir / f"manifest-part-{part.index:05d}.json", part.data)
     for path, data in files.values():
@@ -387,8 +403,9 @@ def write_release_files(built: BuiltRelease, out_dir: Path) -> dict[str, Path]:
 def publish_release(
     env: ReleaseEnv, built: BuiltRelease, signer: Signer, out_dir: Path | None = None
 ) -> PublishedRelease:
-    """Store the manifest, its parts and the report (pinned), then anchor the release in ReleaseRegistry.
+    """Store the manifest, its parts, the report and the exports (pinned), then anchor the release.
 
+    Everything is stored before the anchoring transaction, so a failed store leaves no anchor behind.
     Refuses when another release of the dataset was anchored after `built` was made (its parent link would
     be wrong): build again.
     """
@@ -406,7 +423,9 @@ def publish_release(
     stored = str(env.store.put_bytes(built.manifest_bytes, pin=True).cid)
     if stored != built.cid:
         raise StoreError(f"the store gave the manifest CID {stored}, expected {built.cid}")
-    report_cid = str(env.store.put_bytes(json.dumps(built.report, sort_keys=True).encode(), pin=True).cid)
+    export_cids = {
+        name: str(env.store.put_bytes(data, pin=True).cid) for name, data in _exports(built).items()
+    }
     receipt = client.publish_release(
         built.dataset_id, built.cid, bytes.fromhex(built.sha256), built.state_block, built.scheme_id
     )
@@ -419,7 +438,7 @@ def publish_release(
         built.sha256,
         built.state_block,
         receipt.tx_hash,
-        report_cid,
+        export_cids,
         files,
     )
 

@@ -72,6 +72,7 @@ def release(
         "items": built.manifest.doc["totals"]["items"],
         "excluded": built.manifest.doc["totals"]["excluded"],
         "report_cid": published.report_cid,
+        "export_cids": published.export_cids,
         "tx": published.tx_hash,
         "files": {name: str(path) for name, path in published.files.items()},
     }
@@ -84,6 +85,8 @@ def release(
     )
     console.print(f"manifest {published.manifest_cid}  sha256 {published.manifest_sha256}")
     console.print(f"report: {published.files.get('report_md')}")
+    for name, cid in published.export_cids.items():
+        console.print(f"  {name:<12} {cid}")
 
 
 def verify(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from backend.release import build_release, fetch_manifest, publish_release, verify_release
 from curation.batches import leaf_item_id
 from curation.canonical import sha256_hex
+from curation.cid import CID
 from tests.conftest import Chain
 from tests.release.test_release_helpers import governed
 
@@ -26,6 +28,11 @@ def test_release_is_built_published_fetched_and_verified(chain: Chain, tmp_path:
     print(built.report_markdown)
     published = publish_release(env, built, chain.admin, out_dir=tmp_path / "out")
     assert published.number == 1
+    assert set(published.export_cids) == {"report_json", "report_md", "croissant", "card"}
+    for name, cid in published.export_cids.items():  # stored, pinned, and the same bytes as the file
+        assert s.store.get_bytes(cid) == published.files[name].read_bytes()
+        assert CID.parse(cid) in s.store.pins()
+    assert json.loads(s.store.get_bytes(published.report_cid)) == built.report
     fetched = fetch_manifest(chain.w3, chain.deployment, s.store, ids["ds"])
     assert fetched.data == built.manifest_bytes
     assert fetched.sha256 == sha256_hex(built.manifest_bytes)
