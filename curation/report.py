@@ -106,23 +106,27 @@ def build_report(
     """The transparency report of `manifest` (built from `state`) against its parent release, as plain data."""
     doc = manifest.doc
     dataset_id = int(doc["dataset"]["id"])
-    new_items = {r["item_id"]: r for r in manifest.items}
     old_items = {str(r["item_id"]): r for r in parent_items}
     exclusions = {e["item_id"]: e for e in doc["exclusions"]}
-    added = [
-        {
-            "item_id": k,
-            "ref": r["ref"],
-            "cid": r["cid"],
-            "source": r["source"],
-            "contributor": r["contributor"],
-        }
-        for k, r in sorted(new_items.items(), key=lambda kv: int(kv[0]))
-        if k not in old_items
-    ]
+    new_ids: set[str] = set()
+    added = []
+    for rec in manifest.items:  # one record at a time: a large manifest's records are not all held at once
+        k = rec["item_id"]
+        new_ids.add(k)
+        if k not in old_items:
+            added.append(
+                {
+                    "item_id": k,
+                    "ref": rec["ref"],
+                    "cid": rec["cid"],
+                    "source": rec["source"],
+                    "contributor": rec["contributor"],
+                }
+            )
+    added.sort(key=lambda a: int(a["item_id"]))
     removed = []
     for k, r in sorted(old_items.items(), key=lambda kv: int(kv[0])):
-        if k in new_items:
+        if k in new_ids:
             continue
         exc = exclusions.get(k)
         removed.append(
