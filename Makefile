@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: demo test test-unit test-integration lint typecheck contracts bench brownie brownie-smoke slither clean postgres-server
+.PHONY: demo test test-unit test-integration lint typecheck contracts bench brownie brownie-smoke slither clean postgres-server solc-link
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -36,6 +36,9 @@ lint: $(STAMP) $(NPM_STAMP) $(SLITHER_STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	scripts/slither.sh
+
+slither: $(STAMP) $(NPM_STAMP) $(SLITHER_STAMP)
 	scripts/slither.sh
 
 typecheck: $(STAMP)
@@ -75,16 +78,19 @@ $(BROWNIE_STAMP): $(NPM_STAMP)
 	$(PY) -m venv .venv-brownie
 	.venv-brownie/bin/pip install -q --upgrade pip
 	.venv-brownie/bin/pip install -q eth-brownie==1.22.2
-	mkdir -p build/brownie $(HOME)/.solcx
-	ln -sf $(CURDIR)/scripts/solc $(HOME)/.solcx/solc-v0.8.28
+	mkdir -p build/brownie
 	.venv-brownie/bin/brownie networks delete hardhat-local >/dev/null 2>&1 || true
 	.venv-brownie/bin/brownie networks add Development hardhat-local cmd="npx hardhat node" host=http://127.0.0.1 port=8545 >/dev/null
 	touch $(BROWNIE_STAMP)
 
-brownie: $(BROWNIE_STAMP)
+# py-solc-x (and so brownie) finds solc 0.8.28 in ~/.solcx: point it at this checkout's shim every time.
+solc-link:
+	@mkdir -p $(HOME)/.solcx && ln -sf $(CURDIR)/scripts/solc $(HOME)/.solcx/solc-v0.8.28
+
+brownie: $(BROWNIE_STAMP) solc-link
 	@echo "brownie ready: .venv-brownie/bin/brownie compile; .venv-brownie/bin/brownie run scripts/deploy.py --network hardhat-local"
 
-brownie-smoke: $(BROWNIE_STAMP)
+brownie-smoke: $(BROWNIE_STAMP) solc-link
 	scripts/brownie-smoke.sh
 
 clean:
