@@ -179,8 +179,20 @@ def _count_reasons(exclusions: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     return dict(sorted(out.items()))
 
 
-def render_markdown(report: Mapping[str, Any]) -> str:
-    """The report as Markdown (same facts as the JSON)."""
+#: Rows of an item table the Markdown report shows; the JSON report always holds every row.
+MARKDOWN_ROWS: Final = 1000
+
+
+def _capped(rows: Sequence[Mapping[str, Any]], limit: int) -> tuple[Sequence[Mapping[str, Any]], list[str]]:
+    """The first `limit` rows, and a line saying how many more the JSON report holds (if any)."""
+    if len(rows) <= limit:
+        return rows, []
+    return rows[:limit], ["", f"... and {len(rows) - limit} more: every row is in the JSON report."]
+
+
+def render_markdown(report: Mapping[str, Any], max_rows: int = MARKDOWN_ROWS) -> str:
+    """The report as Markdown: the same facts as the JSON, with item tables cut at `max_rows` rows each
+    (a first release of a million items would otherwise be a million-line table)."""
     ds = report["dataset"]
     parent = report["parent"]
     lines = [
@@ -199,14 +211,14 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         "",
     ]
     lines += ["| item | cid | source |", "|---|---|---|"] if report["items_added"] else ["none", ""]
-    lines += [f"| {a['ref']} | `{a['cid']}` | {a['source']} |" for a in report["items_added"]]
+    shown, more = _capped(report["items_added"], max_rows)
+    lines += [f"| {a['ref']} | `{a['cid']}` | {a['source']} |" for a in shown] + more
     lines += ["", f"## Items removed ({len(report['items_removed'])})", ""]
     lines += (
         ["| item | cid | reason | detail |", "|---|---|---|---|"] if report["items_removed"] else ["none", ""]
     )
-    lines += [
-        f"| {r['ref']} | `{r['cid']}` | {r['reason']} | {r['detail']} |" for r in report["items_removed"]
-    ]
+    shown, more = _capped(report["items_removed"], max_rows)
+    lines += [f"| {r['ref']} | `{r['cid']}` | {r['reason']} | {r['detail']} |" for r in shown] + more
     lines += ["", "## Exclusions by reason", ""]
     lines += [f"- {k}: {v}" for k, v in report["exclusions_by_reason"].items()] or ["none"]
     lines += ["", "## Turnout per proposal", ""]
@@ -238,10 +250,11 @@ def render_markdown(report: Mapping[str, Any]) -> str:
     lines += ["", "## Revocations since the parent release", ""]
     if report["revocations_since_parent"]:
         lines += ["| item | contributor | block | in this dataset |", "|---|---|---|---|"]
+        shown, more = _capped(report["revocations_since_parent"], max_rows)
         lines += [
             f"| {r['ref']} | `{r['contributor']}` | {r['block']} | {'yes' if r['in_dataset'] else 'no'} |"
-            for r in report["revocations_since_parent"]
-        ]
+            for r in shown
+        ] + more
     else:
         lines.append("none")
     return "\n".join(lines) + "\n"

@@ -64,3 +64,17 @@ def test_report_lists_exclusions_turnout_concentration_and_revocations() -> None
     later = build_report(state, m, {"state_block": {"number": 6}}, parent_items)
     assert later["revocations_since_parent"] == []
     assert CTX.state_block == 100
+
+
+def test_markdown_cuts_item_tables_but_says_how_many_rows_the_json_holds() -> None:
+    events, store = story()
+    state = fold_events(events, 100, lambda cid: store[cid])
+    report = build_report(state, built(), None)
+    added = report["items_added"]
+    assert len(added) >= 2
+    full = render_markdown(report)
+    assert all(f"| {a['ref']} |" in full for a in added) and "more: every row" not in full
+    cut = render_markdown(report, max_rows=1)
+    assert f"| {added[0]['ref']} |" in cut
+    assert f"| {added[1]['ref']} |" not in cut
+    assert f"... and {len(added) - 1} more: every row is in the JSON report." in cut
