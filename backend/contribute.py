@@ -10,7 +10,7 @@ from typing import Any
 
 from backend.chain.contract import Receipt
 from backend.chain.registry import RegistryClient
-from backend.errors import ChainError, ConfigError
+from backend.errors import ConfigError
 from backend.ipfs import ContentStore
 from backend.ipfs.base import check_source_file
 from curation.batches import build_batch_manifest, leaf_item_id, verify_batch_manifest
@@ -220,19 +220,9 @@ class BatchSubmission:
     block_number: int
 
 
-def _logs(registry: RegistryClient, event: str, from_block: int, **filters: object) -> list[dict[str, Any]]:
-    try:
-        entries = getattr(registry.contract.events, event)().get_logs(
-            from_block=from_block, to_block="latest", argument_filters=filters
-        )
-    except Exception as exc:  # transport and node errors of many kinds: one message
-        raise ChainError(f"reading {event} logs from the node failed: {exc}") from None
-    return [{**dict(e["args"]), "blockNumber": int(e["blockNumber"])} for e in entries]
-
-
 def batch_submission(registry: RegistryClient, batch_id: int, from_block: int = 0) -> BatchSubmission:
     """The BatchSubmitted event of `batch_id` (InvalidInput when there is no such batch)."""
-    found = _logs(registry, "BatchSubmitted", from_block, batchId=batch_id)
+    found = registry.event_logs("BatchSubmitted", from_block, filters={"batchId": batch_id})
     if not found:
         raise InvalidInput(f"batch {batch_id} does not exist (the registry has {registry.batch_count()})")
     return _batch_from_log(found[0])
@@ -327,7 +317,7 @@ def list_items(
     filters: dict[str, object] = {"contributor": contributor} if contributor else {}
     spdx = {rec.license_id: rec.spdx for rec in registry.licenses()}
     rows: list[ItemRow] = []
-    for e in _logs(registry, "ItemSubmitted", from_block, **filters):
+    for e in registry.event_logs("ItemSubmitted", from_block, filters=filters):
         item_id = int(e["itemId"])
         now = registry.item(item_id)
         rows.append(
@@ -342,7 +332,7 @@ def list_items(
                 now.revoked,
             )
         )
-    for e in _logs(registry, "BatchSubmitted", from_block, **filters):
+    for e in registry.event_logs("BatchSubmitted", from_block, filters=filters):
         b = _batch_from_log(e)
         revoked = sum(registry.is_leaf_revoked(b.batch_id, i) for i in range(b.count))
         rows.append(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import copy
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -204,6 +204,26 @@ class ContractClient:
     def _call(self, fn: str, *args: Any, block: int | str = "latest") -> Any:
         with _guard(f"{self.artifact}.{fn}"):
             return getattr(self.contract.functions, fn)(*args).call(block_identifier=block)
+
+    def event_logs(
+        self,
+        event: str,
+        from_block: int,
+        to_block: int | str = "latest",
+        filters: Mapping[str, object] | None = None,
+    ) -> list[dict[str, Any]]:
+        """This contract's `event` logs in the block range, each as its decoded arguments plus `blockNumber`.
+
+        `filters` match indexed arguments by name. For a few lookups; the indexer reads logs in bulk.
+        """
+        where = f"{self.artifact}.{event} logs {from_block}..{to_block}"
+        try:
+            entries = getattr(self.contract.events, event)().get_logs(
+                from_block=from_block, to_block=to_block, argument_filters=dict(filters) if filters else None
+            )
+        except (ContractLogicError, Web3RPCError, ConnectionError, OSError, ValueError) as exc:
+            raise ChainError(f"reading {where} failed: {exc}") from None
+        return [{**dict(e["args"]), "blockNumber": int(e["blockNumber"])} for e in entries]
 
     def _transact(self, fn: str, *args: Any, gas: int | None = None, signer: Signer | None = None) -> Receipt:
         who = signer or self.signer

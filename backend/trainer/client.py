@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from backend.chain.connection import connect
 from backend.chain.deployment import Deployment
 from backend.chain.registry import RegistryClient
 from backend.chain.releases import ReleaseClient
 from backend.chain.voting import VotingClient
-from backend.errors import ChainError, ConfigError
+from backend.errors import ConfigError
 from backend.ipfs import ContentStore, open_store
 from backend.release import FetchedManifest, fetch_manifest
 from backend.settings import Settings
@@ -108,9 +108,9 @@ class TrainerClient:
         head_block, head_time = head
         latest: dict[int, tuple[int, int, int]] = {}  # item id -> (consent, expiry, block)
         if head_block > state_block:
-            for e in self._logs("ItemConsentChanged", state_block + 1, head_block):
+            for e in self.registry.event_logs("ItemConsentChanged", state_block + 1, head_block):
                 latest[int(e["itemId"])] = (int(e["consent"]), int(e["expiry"]), int(e["blockNumber"]))
-            for e in self._logs("LeafConsentChanged", state_block + 1, head_block):
+            for e in self.registry.event_logs("LeafConsentChanged", state_block + 1, head_block):
                 leaf = leaf_item_id(int(e["batchId"]), int(e["leafIndex"]))
                 latest[leaf] = (int(e["consent"]), int(e["expiry"]), int(e["blockNumber"]))
         out: dict[int, ConsentChange] = {}
@@ -132,15 +132,6 @@ class TrainerClient:
                     item_id, "consent-expired", f"consent expired at unix time {expiry}", None
                 )
         return dict(sorted(out.items()))
-
-    def _logs(self, event: str, from_block: int, to_block: int) -> list[dict[str, Any]]:
-        try:
-            entries = getattr(self.registry.contract.events, event)().get_logs(
-                from_block=from_block, to_block=to_block
-            )
-        except Exception as exc:  # transport and node errors of many kinds: one message
-            raise ChainError(f"reading {event} logs {from_block}..{to_block} failed: {exc}") from None
-        return [{**dict(e["args"]), "blockNumber": int(e["blockNumber"])} for e in entries]
 
     def license_classes(self) -> dict[str, int]:
         """SPDX id -> license class flags, as the registry's allowlist records them now."""

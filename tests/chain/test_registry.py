@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from web3 import HTTPProvider, Web3
 
 from backend.chain.registry import RegistryClient
-from backend.errors import ContractRevert
+from backend.errors import ChainError, ContractRevert
 from curation.cid import cid_v0, cid_v1_dag_pb, cid_v1_raw
 from curation.consent import ALL, Consent
 from curation.licenses import DEFAULT_LICENSES, LicenseClass
@@ -365,3 +366,28 @@ def test_revocation_is_final(chain: Chain) -> None:
         alice.revoke_consent(item_id)
     with pytest.raises(ContractRevert, match="ContentRegistryItemRevoked"):
         alice.narrow_consent(item_id, TRAIN, 0)
+
+
+# --- event logs ---------------------------------------------------------------------------------------------
+
+
+def test_event_logs_decode_arguments_and_filter_by_indexed_ones(chain: Chain) -> None:
+    alice, bob = _contributor(chain, 1), _contributor(chain, 2)
+    start = chain.w3.eth.block_number
+    a1, b1, a2 = _submit(alice, "a1"), _submit(bob, "b1"), _submit(alice, "a2")
+    everyone = alice.event_logs("ItemSubmitted", start)
+    assert [e["itemId"] for e in everyone] == [a1, b1, a2]
+    assert all(e["blockNumber"] > start for e in everyone)
+    mine = alice.event_logs("ItemSubmitted", start, filters={"contributor": chain.signers[1].address})
+    assert [(e["itemId"], e["cid"]) for e in mine] == [
+        (a1, cid_v1_raw(_digest("a1")).to_bytes()),
+        (a2, cid_v1_raw(_digest("a2")).to_bytes()),
+    ]
+    assert alice.event_logs("ItemSubmitted", start, everyone[0]["blockNumber"]) == everyone[:1]
+
+
+def test_event_logs_from_a_node_that_does_not_answer_name_what_failed() -> None:
+    w3 = Web3(HTTPProvider("http://127.0.0.1:9", request_kwargs={"timeout": 2}))
+    reg = RegistryClient(w3, "0x" + "11" * 20)
+    with pytest.raises(ChainError, match=r"reading ContentRegistry\.ItemSubmitted logs 0\.\.latest failed"):
+        reg.event_logs("ItemSubmitted", 0)
