@@ -6,6 +6,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import uvicorn
@@ -14,6 +15,7 @@ from fastapi import FastAPI
 from backend.api.app import create_app
 from backend.api.settings import ApiSettings
 from backend.api.state_adapter import DEFAULT_TTL, StateReadModel
+from backend.chain.signatures import erc1271_accepts
 from backend.demo import DemoResult
 from backend.errors import ConfigError
 from backend.release import ReleaseEnv
@@ -49,7 +51,8 @@ def demo_app(settings: Settings, env: ReleaseEnv, *, ttl: float = DEFAULT_TTL) -
     )
     model = StateReadModel(env, ttl=ttl)
     model.refresh()
-    return create_app(api_settings, model, env.store, env.deployment)
+    check = partial(erc1271_accepts, env.w3)  # contract wallets can sign in too (ERC-1271)
+    return create_app(api_settings, model, env.store, env.deployment, signature_check=check)
 
 
 class DemoServer:

@@ -20,6 +20,7 @@ from backend.api.ratelimit import RateLimiter
 from backend.api.readmodel import ReadModel
 from backend.api.routes import api_router
 from backend.api.settings import ApiSettings
+from backend.api.siwe import SignatureCheck
 from backend.chain.deployment import Deployment
 from backend.ipfs.base import ContentStore
 from curation.errors import CurationError
@@ -98,8 +99,12 @@ def create_app(
     deployment: Deployment | None = None,
     *,
     clock: Callable[[], float] = time.time,
+    signature_check: SignatureCheck | None = None,
 ) -> FastAPI:
     """A FastAPI app serving `read_model`, storing uploads in `store`.
+
+    `signature_check` lets contract wallets sign in (ERC-1271, e.g. `erc1271_accepts` bound to a web3
+    connection); without it only EOAs can.
 
     `deployment` gives the registry address and chain id for upload transactions and sign-in (without it the
     read endpoints work, uploads answer 503 and `settings.api_chain_id` must be set). `clock` is injectable so
@@ -126,6 +131,7 @@ def create_app(
             max_nonces=settings.api_max_nonces,
             skew=settings.api_clock_skew,
             clock=clock,
+            contract_check=signature_check,
         ),
         limiter=RateLimiter(settings.api_rate_limit, settings.api_rate_window, clock, "this client"),
         upload_limiter=RateLimiter(

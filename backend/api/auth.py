@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from backend.api.errors import RateLimited, SignInFailed, Unauthenticated
-from backend.api.siwe import SiweMessage, parse_time, verify_message
+from backend.api.siwe import SignatureCheck, SiweMessage, parse_time, verify_message
 
 __all__ = ["Authenticator", "NonceStore", "Session", "SessionTokens"]
 
@@ -122,6 +122,7 @@ class Authenticator:
         max_nonces: int,
         skew: int,
         clock: Clock,
+        contract_check: SignatureCheck | None = None,
     ) -> None:
         self.domain = domain
         self.uri = uri
@@ -132,6 +133,7 @@ class Authenticator:
         self._session_ttl = session_ttl
         self._skew = skew
         self._clock = clock
+        self._contract_check = contract_check
 
     def sign_in(self, text: str, signature: str) -> tuple[SiweMessage, Session, str]:
         """Verify a signed EIP-4361 message, spend its nonce, and start a session.
@@ -141,7 +143,13 @@ class Authenticator:
         """
         now = self._clock()
         msg = verify_message(
-            text, signature, domain=self.domain, chain_ids=self.chain_ids, now=now, skew=self._skew
+            text,
+            signature,
+            domain=self.domain,
+            chain_ids=self.chain_ids,
+            now=now,
+            skew=self._skew,
+            contract_check=self._contract_check,
         )
         self.nonces.consume(msg.nonce)
         expires_at = int(now) + self._session_ttl

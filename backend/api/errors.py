@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backend.errors import ConfigError, StoreError
+from backend.errors import ChainError, ConfigError, ContractRevert, StoreError
 from backend.ipfs.errors import ContentNotFound, StoreTimeout, StoreUnavailable
 from curation.errors import CurationError, InvalidInput
 
@@ -80,6 +80,8 @@ _STATUS: dict[type[BaseException], tuple[int, str]] = {
     StoreUnavailable: (503, "store-unavailable"),
     StoreError: (502, "store-error"),
     ConfigError: (503, "not-configured"),
+    ContractRevert: (502, "chain-error"),
+    ChainError: (503, "chain-unavailable"),
     CurationError: (500, "internal-error"),
 }
 

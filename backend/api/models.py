@@ -6,6 +6,8 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from backend.api.siwe import MAX_SIGNATURE_BYTES
+
 __all__ = [
     "Contributor",
     "ContributorWeight",
@@ -238,7 +240,10 @@ class NonceOut(_Model):
 
 class SignInIn(_Model):
     message: str = Field(max_length=4096, description="the EIP-4361 message text, exactly as signed")
-    signature: str = Field(max_length=200, description="personal_sign signature, 0x + 65 bytes hex")
+    signature: str = Field(
+        max_length=2 + 2 * MAX_SIGNATURE_BYTES,
+        description="personal_sign signature (0x + 65 bytes hex), or what a contract wallet accepts (ERC-1271)",
+    )
 
 
 class SignInOut(_Model):
@@ -278,15 +283,15 @@ class UploadOut(_Model):
 
 _ERROR_TEXT = {
     304: "Not modified: the ETag given in If-None-Match is current",
-    400: "The request could not be read (for example an upload cut off)",
+    400: "The request could not be read (a body that is not JSON, or an upload cut off)",
     401: "Not signed in, or the sign-in was refused",
     404: "No such dataset, release, item, contributor or proposal",
     409: "Conflicts with what exists",
     413: "Upload larger than the configured limit",
     422: "A parameter or body value is not valid",
     429: "Too many requests; see Retry-After",
-    502: "The content store failed",
-    503: "The content store or deployment is not available",
+    502: "The content store or the chain node failed",
+    503: "The content store, the chain node or the deployment is not available",
     504: "The content store did not answer in time",
 }
 

@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
 from backend.api.errors import SignInFailed
 
-__all__ = ["SiweMessage", "format_time", "parse_time", "recover_signer", "verify_message"]
+__all__ = [
+    "MAX_SIGNATURE_BYTES",
+    "SignatureCheck",
+    "SiweMessage",
+    "format_time",
+    "parse_time",
+    "personal_digest",
+    "recover_signer",
+    "verify_message",
+]
+
+#: (address, EIP-191 digest of the message, signature) -> whether that contract wallet accepts it (ERC-1271).
+SignatureCheck = Callable[[str, bytes, bytes], bool]
+#: Longest signature taken for a contract wallet (a multi-owner wallet concatenates its owners' signatures).
+MAX_SIGNATURE_BYTES = 2048
 
 _HEADER = " wants you to sign in with your Ethereum account:"
 _MESSAGE = re.compile(
@@ -128,24 +143,53 @@ class SiweMessage:
         )
 
 
+def personal_digest(text: str) -> bytes:
+    """The EIP-191 (personal_sign) digest of `text`: what an EOA signs and an ERC-1271 wallet is asked about."""
+    data = text.encode()
+    return keccak(b"\x19Ethereum Signed Message:\n" + str(len(data)).encode() + data)
+
+
+def _signature_bytes(signature: str, contract_wallets: bool) -> bytes:
+    raw = signature.removeprefix("0x")
+    if contract_wallets:
+        if not re.fullmatch(rf"(?:[0-9a-fA-F]{{2}}){{1,{MAX_SIGNATURE_BYTES}}}", raw):
+            raise SignInFailed(f"signature must be 0x followed by 1 to {MAX_SIGNATURE_BYTES} bytes in hex")
+    elif not re.fullmatch(r"[0-9a-fA-F]{130}", raw):
+        raise SignInFailed("signature must be 0x followed by 65 bytes in hex")
+    return bytes.fromhex(raw)
+
+
+def _recover(text: str, signature: bytes) -> str | None:
+    try:
+        return str(Account.recover_message(encode_defunct(text=text), signature=signature))
+    except Exception:  # eth-account raises several types for a signature off the curve
+        return None
+
+
 def recover_signer(text: str, signature: str) -> str:
     """The checksum address whose key made `signature` (0x + 65 bytes hex) over `text` with personal_sign."""
-    raw = signature.removeprefix("0x")
-    if not re.fullmatch(r"[0-9a-fA-F]{130}", raw):
-        raise SignInFailed("signature must be 0x followed by 65 bytes in hex")
-    try:
-        return str(Account.recover_message(encode_defunct(text=text), signature=bytes.fromhex(raw)))
-    except Exception:  # eth-account raises several types for a signature off the curve
-        raise SignInFailed("signature does not recover to any address") from None
+    signer = _recover(text, _signature_bytes(signature, contract_wallets=False))
+    if signer is None:
+        raise SignInFailed("signature does not recover to any address")
+    return signer
 
 
 def verify_message(
-    text: str, signature: str, *, domain: str, chain_ids: Collection[int], now: float, skew: int = 60
+    text: str,
+    signature: str,
+    *,
+    domain: str,
+    chain_ids: Collection[int],
+    now: float,
+    skew: int = 60,
+    contract_check: SignatureCheck | None = None,
 ) -> SiweMessage:
     """Parse `text` and check domain, chain, validity times and signer; return the message.
 
-    The nonce is not checked here (single use is the caller's job, see backend.api.auth). `skew` seconds of
-    clock difference are tolerated for Issued At and Not Before; none for Expiration Time.
+    The signer is the message's address when the signature recovers to it (an EOA) or, given
+    `contract_check`, when that address is a contract wallet that accepts the signature (ERC-1271, as
+    EIP-4361 asks). The nonce is not checked here (single use is the caller's job, see backend.api.auth).
+    `skew` seconds of clock difference are tolerated for Issued At and Not Before; none for Expiration Time.
     """
     msg = SiweMessage.parse(text)
     if msg.domain != domain:
@@ -162,7 +206,13 @@ def verify_message(
         raise SignInFailed("message has expired")
     if msg.not_before is not None and parse_time(msg.not_before, "not before").timestamp() > now + skew:
         raise SignInFailed("message is not valid yet (not before)")
-    signer = recover_signer(text, signature)
-    if signer != msg.address:
-        raise SignInFailed(f"signature is by {signer}, not by {msg.address}")
-    return msg
+    sig = _signature_bytes(signature, contract_wallets=contract_check is not None)
+    signer = _recover(text, sig) if len(sig) == 65 else None
+    if signer == msg.address:
+        return msg
+    if contract_check is not None and contract_check(msg.address, personal_digest(text), sig):
+        return msg
+    wallet = "" if contract_check is None else f", and {msg.address} is no contract wallet that accepts it"
+    if signer is None:
+        raise SignInFailed(f"signature does not recover to any address{wallet}")
+    raise SignInFailed(f"signature is by {signer}, not by {msg.address}{wallet}")

@@ -27,7 +27,10 @@ try:  # the embedded chain raises its own exception type for reverted transactio
 except ImportError:  # pragma: no cover - eth-tester is a dependency, but keep RPC-only installs working
     _TESTER_FAILED = ChainError
 
-__all__ = ["DEFAULT_GAS", "ContractClient", "Receipt", "decode_revert", "deploy_contract"]
+__all__ = ["DEFAULT_GAS", "REVERTS", "ContractClient", "Receipt", "decode_revert", "deploy_contract"]
+
+#: What a reverted eth_call raises, on a node (ContractLogicError) or on the embedded chain.
+REVERTS: tuple[type[Exception], ...] = (ContractLogicError, _TESTER_FAILED)
 
 #: Gas limit sent with every transaction unless a call says otherwise: explicit gas avoids a slow
 #: eth_estimateGas round trip; only gas used is charged.

@@ -52,7 +52,15 @@ def serve(
     settings = ApiSettings.model_validate({k: v for k, v in overrides.items() if v is not None})
     record = Deployment.load(settings.deployment_path) if settings.deployment_path.exists() else None
     store = open_store(settings)
-    app = create_app(settings, _read_model(settings), store, record)
+    signature_check = None
+    if settings.rpc is not None:  # with a node, contract wallets can sign in too (ERC-1271)
+        from functools import partial
+
+        from backend.chain.connection import connect
+        from backend.chain.signatures import erc1271_accepts
+
+        signature_check = partial(erc1271_accepts, connect(settings.rpc))
+    app = create_app(settings, _read_model(settings), store, record, signature_check=signature_check)
     typer.echo(f"serving on http://{host}:{port} (docs at /docs; store: {store.describe()})", err=True)
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level)

@@ -37,7 +37,7 @@ from backend.api.models import (
 )
 from backend.api.readmodel import InMemoryReadModel, weights_model
 from backend.api.settings import ApiSettings
-from backend.api.siwe import SiweMessage, format_time
+from backend.api.siwe import SignatureCheck, SiweMessage, format_time
 from backend.chain.deployment import Deployment
 from backend.ipfs import ContentStore
 from curation.consent import Consent, format_consent
@@ -303,6 +303,7 @@ def make_app(
     store: ContentStore,
     model: Any = None,
     dep: Deployment | None = None,
+    signature_check: SignatureCheck | None = None,
     **settings: Any,
 ) -> FastAPI:
     """The API app over `store` (sample model and deployment unless given), settings overridden by `settings`."""
@@ -312,6 +313,7 @@ def make_app(
         store,
         dep if dep is not None else deployment(),
         clock=clock,
+        signature_check=signature_check,
     )
 
 

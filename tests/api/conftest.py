@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
+from backend.api.siwe import SignatureCheck
 from backend.chain.deployment import Deployment
 from backend.ipfs import EmbeddedStore
 from tests.api.api_helpers import ALICE, FakeClock, TestClient, make_app, sign_in
@@ -26,8 +27,13 @@ def store(tmp_path: Path) -> EmbeddedStore:
 
 @pytest.fixture
 def build_app(tmp_path: Path, clock: FakeClock, store: EmbeddedStore) -> Callable[..., FastAPI]:
-    def build(model: Any = None, dep: Deployment | None = None, **settings: Any) -> FastAPI:
-        return make_app(tmp_path, clock, store, model, dep, **settings)
+    def build(
+        model: Any = None,
+        dep: Deployment | None = None,
+        signature_check: SignatureCheck | None = None,
+        **settings: Any,
+    ) -> FastAPI:
+        return make_app(tmp_path, clock, store, model, dep, signature_check, **settings)
 
     return build
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 import pytest
@@ -10,48 +9,14 @@ from eth_account import Account
 
 from backend.chain.accounts import Signer
 from backend.chain.ballots import recover_signer, relay, sign_ballot
-from backend.chain.compiler import PROJECT_ROOT, SETTINGS, find_solc
 from backend.chain.contract import deploy_contract
 from backend.chain.voting import DatasetParams, Tally, VotingClient
 from backend.errors import ContractRevert
 from curation.ballots import Ballot, SignedBallot, SkipReason, Support
 from curation.errors import InvalidInput
 from tests.chain.test_voting_helpers import World
+from tests.chain.wallet import deploy_wallet
 from tests.conftest import Chain
-
-WALLET_SOURCE = """
-// SPDX-License-Identifier: Apache-2.0
-pragma solidity ^0.8.24;
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
-import {IVotes} from "@openzeppelin/contracts/governance/utils/IVotes.sol";
-contract MockWallet {
-    address private immutable _owner;
-    constructor(address owner_) { _owner = owner_; }
-    function delegate(address token, address to) external { IVotes(token).delegate(to); }
-    function isValidSignature(bytes32 hash, bytes calldata sig) external view returns (bytes4) {
-        (address signer, ECDSA.RecoverError err, ) = ECDSA.tryRecoverCalldata(hash, sig);
-        return err == ECDSA.RecoverError.NoError && signer == _owner ? bytes4(0x1626ba7e) : bytes4(0xffffffff);
-    }
-}
-"""
-
-
-@cache
-def _wallet_artifact() -> dict[str, Any]:
-    import solcx
-
-    out = solcx.compile_standard(
-        {
-            "language": "Solidity",
-            "sources": {"MockWallet.sol": {"content": WALLET_SOURCE}},
-            "settings": SETTINGS,
-        },
-        solc_binary=find_solc(),
-        base_path=str(PROJECT_ROOT),
-        allow_paths=[str(PROJECT_ROOT)],
-    )
-    data: dict[str, Any] = out["contracts"]["MockWallet.sol"]["MockWallet"]
-    return data
 
 
 @pytest.fixture
@@ -195,13 +160,8 @@ def test_sign_ballot_refuses_a_key_that_is_not_the_voters(world: World) -> None:
 
 
 def test_an_erc1271_wallet_votes_with_its_owners_signature(world: World) -> None:
-    art = _wallet_artifact()
     owner, stranger = Account.create(), Account.create()
-    factory = world.w3.eth.contract(abi=art["abi"], bytecode="0x" + art["evm"]["bytecode"]["object"])
-    tx = factory.constructor(owner.address).transact({"from": world.chain.admin.address, "gas": 1_000_000})
-    wallet = world.w3.eth.contract(
-        address=world.w3.eth.get_transaction_receipt(tx)["contractAddress"], abi=art["abi"]
-    )
+    wallet = deploy_wallet(world.w3, owner.address, world.chain.admin.address)
     world.token.mint(wallet.address, 25)
     wallet.functions.delegate(world.token.address, wallet.address).transact(
         {"from": world.chain.admin.address, "gas": 200_000}

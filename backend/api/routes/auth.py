@@ -28,7 +28,7 @@ async def new_nonce(auth: AuthDep, response: Response) -> NonceOut:
     )
 
 
-@router.post("/verify", response_model=SignInOut, responses=error_responses(401, 413, 422))
+@router.post("/verify", response_model=SignInOut, responses=error_responses(400, 401, 413, 422, 503))
 async def verify(auth: AuthDep, body: SignInIn, response: Response) -> SignInOut:
     """Check a signed EIP-4361 message (domain, chain, times, signer, unused nonce); start a session."""
     _msg, session, token = auth.sign_in(body.message, body.signature)
