@@ -214,19 +214,36 @@ class ContractClient:
         from_block: int,
         to_block: int | str = "latest",
         filters: Mapping[str, object] | None = None,
+        *,
+        max_range: int = 10_000,
     ) -> list[dict[str, Any]]:
         """This contract's `event` logs in the block range, each as its decoded arguments plus `blockNumber`.
 
-        `filters` match indexed arguments by name. For a few lookups; the indexer reads logs in bulk.
+        `filters` match indexed arguments by name. Asks for at most `max_range` blocks at a time and halves
+        a range the node refuses (public nodes cap ranges and result counts). For lookups; the indexer
+        reads logs in bulk with verification.
         """
         where = f"{self.artifact}.{event} logs {from_block}..{to_block}"
+        wanted = getattr(self.contract.events, event)()
+        arguments = dict(filters) if filters else None
+        out: list[dict[str, Any]] = []
         try:
-            entries = getattr(self.contract.events, event)().get_logs(
-                from_block=from_block, to_block=to_block, argument_filters=dict(filters) if filters else None
-            )
-        except (ContractLogicError, Web3RPCError, ConnectionError, OSError, ValueError) as exc:
-            raise ChainError(f"reading {where} failed: {exc}") from None
-        return [{**dict(e["args"]), "blockNumber": int(e["blockNumber"])} for e in entries]
+            end = self.w3.eth.block_number if to_block == "latest" else int(to_block)
+            start, span = from_block, max(1, max_range)
+            while start <= end:
+                stop = min(end, start + span - 1)
+                try:
+                    entries = wanted.get_logs(from_block=start, to_block=stop, argument_filters=arguments)
+                except (ContractLogicError, Web3RPCError, ValueError) as exc:
+                    if stop == start:
+                        raise ChainError(f"reading {where} failed at block {start}: {exc}") from None
+                    span = max(1, (stop - start + 1) // 2)  # the node refused the range: ask for less
+                    continue
+                out += [{**dict(e["args"]), "blockNumber": int(e["blockNumber"])} for e in entries]
+                start, span = stop + 1, min(max(1, max_range), span * 2)  # grow back after a success
+        except OSError as exc:
+            raise ChainError(f"reading {where} failed: the node does not answer ({exc})") from None
+        return out
 
     def _transact(self, fn: str, *args: Any, gas: int | None = None, signer: Signer | None = None) -> Receipt:
         who = signer or self.signer

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any, ClassVar
 
 import pytest
 from web3 import HTTPProvider, Web3
+from web3.middleware.base import Web3Middleware
 
 from backend.chain.registry import RegistryClient
 from backend.errors import ChainError, ContractRevert
@@ -384,6 +386,56 @@ def test_event_logs_decode_arguments_and_filter_by_indexed_ones(chain: Chain) ->
         (a2, cid_v1_raw(_digest("a2")).to_bytes()),
     ]
     assert alice.event_logs("ItemSubmitted", start, everyone[0]["blockNumber"]) == everyone[:1]
+
+
+class _RangeCap(Web3Middleware):
+    """A node that refuses eth_getLogs over more than `CAP` blocks, as public RPC providers do."""
+
+    CAP = 2
+    asked: ClassVar[list[int]] = []
+
+    def wrap_make_request(self, make_request: Any) -> Any:
+        def middleware(method: str, params: Any) -> Any:
+            if method == "eth_getLogs":
+                f = params[0]
+                span = _block(f["toBlock"]) - _block(f["fromBlock"]) + 1
+                self.asked.append(span)
+                if span > self.CAP:
+                    return {
+                        "jsonrpc": "2.0",
+                        "id": 1,
+                        "error": {"code": -32005, "message": "block range too large"},
+                    }
+            return make_request(method, params)
+
+        return middleware
+
+
+def _block(value: Any) -> int:
+    return int(value, 16) if isinstance(value, str) else int(value)
+
+
+def test_event_logs_ask_for_less_when_the_node_caps_the_range(chain: Chain) -> None:
+    alice = _contributor(chain, 1)
+    start = chain.w3.eth.block_number
+    ids = [_submit(alice, f"item-{i}") for i in range(5)]  # one block each
+    capped_w3 = Web3(chain.w3.provider)
+    capped_w3.middleware_onion.add(_RangeCap)
+    capped = RegistryClient(capped_w3, alice.address)
+    _RangeCap.asked.clear()
+    found = capped.event_logs("ItemSubmitted", start, max_range=100)
+    assert [e["itemId"] for e in found] == ids
+    assert found == alice.event_logs("ItemSubmitted", start)
+    head = chain.w3.eth.block_number
+    assert _RangeCap.asked[0] == head - start + 1 > _RangeCap.CAP  # everything first, then less
+    answered = [span for span in _RangeCap.asked if span <= _RangeCap.CAP]
+    assert sum(answered) == head - start + 1  # every block asked for exactly once among the answers
+    _RangeCap.CAP = 0  # a node that refuses even one block: the error names the block
+    try:
+        with pytest.raises(ChainError, match=rf"failed at block {start}: .*block range too large"):
+            capped.event_logs("ItemSubmitted", start)
+    finally:
+        _RangeCap.CAP = 2
 
 
 def test_event_logs_from_a_node_that_does_not_answer_name_what_failed() -> None:
