@@ -16,6 +16,7 @@ from backend.api.auth import Authenticator
 from backend.api.deps import MAX_JSON_BODY, ApiContext, rate_limit
 from backend.api.errors import RateLimited, Unauthenticated, error_code, http_status
 from backend.api.models import ErrorBody, error_responses
+from backend.api.nonces import SqlNonceStore
 from backend.api.ratelimit import RateLimiter
 from backend.api.readmodel import ReadModel
 from backend.api.routes import api_router
@@ -132,6 +133,11 @@ def create_app(
             skew=settings.api_clock_skew,
             clock=clock,
             contract_check=signature_check,
+            nonces=(
+                SqlNonceStore(settings.api_nonce_db, settings.api_nonce_ttl, settings.api_max_nonces, clock)
+                if settings.api_nonce_db
+                else None
+            ),
         ),
         limiter=RateLimiter(settings.api_rate_limit, settings.api_rate_window, clock, "this client"),
         upload_limiter=RateLimiter(

@@ -1,4 +1,4 @@
-"""Sign-in state: single-use expiring nonces (in memory) and HMAC-signed expiring session tokens."""
+"""Sign-in state: single-use expiring nonces (backend.api.nonces) and HMAC-signed expiring session tokens."""
 
 from __future__ import annotations
 
@@ -6,64 +6,16 @@ import base64
 import hashlib
 import hmac
 import re
-import secrets
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 
-from backend.api.errors import RateLimited, SignInFailed, Unauthenticated
+from backend.api.errors import Unauthenticated
+from backend.api.nonces import Clock, MemoryNonceStore, NonceStore
 from backend.api.siwe import SignatureCheck, SiweMessage, parse_time, verify_message
 
-__all__ = ["Authenticator", "NonceStore", "Session", "SessionTokens"]
+__all__ = ["Authenticator", "Session", "SessionTokens"]
 
-Clock = Callable[[], float]
 _TOKEN = re.compile(r"cc1\.(0x[0-9a-fA-F]{40})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})")
-
-
-class NonceStore:
-    """Nonces issued by this process; each is accepted once, before it expires.
-
-    Bounded: at most `max_outstanding` unexpired nonces, so a flood of nonce requests cannot exhaust memory.
-    The store is per process: with several replicas, route sign-in to one (or share the store).
-    """
-
-    def __init__(self, ttl: int, max_outstanding: int, clock: Clock) -> None:
-        self._ttl = ttl
-        self._max = max_outstanding
-        self._clock = clock
-        self._live: OrderedDict[str, float] = OrderedDict()  # insertion order is expiry order
-        self._lock = threading.Lock()
-
-    def _purge(self, now: float) -> None:
-        while self._live:
-            nonce, expires = next(iter(self._live.items()))
-            if expires > now:
-                break
-            del self._live[nonce]
-
-    def issue(self) -> tuple[str, float]:
-        """A fresh nonce (32 hex digits) and its expiry in unix seconds."""
-        now = self._clock()
-        with self._lock:
-            self._purge(now)
-            if len(self._live) >= self._max:
-                raise RateLimited(self._ttl, "sign-in nonces")
-            nonce = secrets.token_hex(16)
-            expires = now + self._ttl
-            self._live[nonce] = expires
-        return nonce, expires
-
-    def consume(self, nonce: str) -> None:
-        """Accept `nonce` once; SignInFailed when it is unknown, used already or expired."""
-        now = self._clock()
-        with self._lock:
-            expires = self._live.pop(nonce, None)
-        if expires is None or expires <= now:
-            raise SignInFailed("nonce is unknown, already used or expired: request a new one")
-
-    def __len__(self) -> int:
-        return len(self._live)
 
 
 @dataclass(frozen=True)
@@ -123,12 +75,13 @@ class Authenticator:
         skew: int,
         clock: Clock,
         contract_check: SignatureCheck | None = None,
+        nonces: NonceStore | None = None,
     ) -> None:
         self.domain = domain
         self.uri = uri
         self.statement = statement
         self.chain_ids = frozenset(chain_ids)
-        self.nonces = NonceStore(nonce_ttl, max_nonces, clock)
+        self.nonces = nonces if nonces is not None else MemoryNonceStore(nonce_ttl, max_nonces, clock)
         self.tokens = SessionTokens(secret, clock)
         self._session_ttl = session_ttl
         self._skew = skew

@@ -12,6 +12,7 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "RateLimited",
+    "ServiceUnavailable",
     "SignInFailed",
     "Unauthenticated",
     "UnprocessableInput",
@@ -57,6 +58,10 @@ class PayloadTooLarge(ApiError):
         self.limit = limit
 
 
+class ServiceUnavailable(ApiError):
+    """A service the request needs (such as the shared sign-in nonce database) is not available now."""
+
+
 class RateLimited(ApiError):
     """Too many requests from one client in the current window; retry after `retry_after` seconds."""
 
@@ -73,6 +78,7 @@ _STATUS: dict[type[BaseException], tuple[int, str]] = {
     PayloadTooLarge: (413, "payload-too-large"),
     UploadIncomplete: (400, "upload-incomplete"),
     RateLimited: (429, "rate-limited"),
+    ServiceUnavailable: (503, "unavailable"),
     UnprocessableInput: (422, "invalid-input"),
     ContentNotFound: (404, "content-not-found"),
     InvalidInput: (422, "invalid-input"),

@@ -37,6 +37,8 @@ class ApiSettings(Settings):
     api_session_ttl: int = Field(default=3600, gt=0)
     api_nonce_ttl: int = Field(default=300, gt=0)
     api_max_nonces: int = Field(default=100_000, gt=0)
+    #: SQLAlchemy URL of a database shared by API replicas for sign-in nonces; unset: in this process's memory.
+    api_nonce_db: str | None = None
     api_clock_skew: int = Field(default=60, ge=0)
     api_state_ttl: float = Field(default=5.0, ge=0)  # seconds before the state read model re-syncs
 

@@ -13,8 +13,10 @@ __all__ = ["router"]
 router = APIRouter(prefix="/auth", tags=["auth"], max_body_size=MAX_JSON_BODY)
 
 
-@router.post("/nonce", response_model=NonceOut)
-async def new_nonce(auth: AuthDep, response: Response) -> NonceOut:
+# Plain `def`: issuing and checking may wait on a shared nonce database or a wallet's isValidSignature call,
+# so they run in the thread pool instead of blocking the event loop.
+@router.post("/nonce", response_model=NonceOut, responses=error_responses(503))
+def new_nonce(auth: AuthDep, response: Response) -> NonceOut:
     """A single-use nonce, and the domain, URI and chain id the signed message must name."""
     nonce, expires = auth.nonces.issue()
     response.headers["Cache-Control"] = "no-store"
@@ -29,7 +31,7 @@ async def new_nonce(auth: AuthDep, response: Response) -> NonceOut:
 
 
 @router.post("/verify", response_model=SignInOut, responses=error_responses(400, 401, 413, 422, 503))
-async def verify(auth: AuthDep, body: SignInIn, response: Response) -> SignInOut:
+def verify(auth: AuthDep, body: SignInIn, response: Response) -> SignInOut:
     """Check a signed EIP-4361 message (domain, chain, times, signer, unused nonce); start a session."""
     _msg, session, token = auth.sign_in(body.message, body.signature)
     response.headers["Cache-Control"] = "no-store"
