@@ -29,7 +29,7 @@ def _open(world: World, voters: int = 2, votes: int = 10) -> tuple[int, list[Any
     accts = [world.keyed(votes) for _ in range(voters)]
     pid = world.propose(ds)
     # One block past the first voting block: the embedded chain mines a failed transaction and
-    # backend.chain.contract replays it one block early to name the error (see the report to the lead).
+    # backend.chain.contract replays it as a call to name the error (see `_send` there).
     world.mine_to(world.voting.get_proposal(pid).snapshot + 1)
     return pid, accts
 

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from backend.cli import trainer_cmd
 from backend.cli.main import app
 from backend.config_file import load_settings
 from backend.errors import ConfigError
@@ -63,7 +62,6 @@ def test_config_errors_are_clear(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 
 def test_cli_reads_config_and_reports_its_errors(tmp_path: Path) -> None:
-    trainer_cmd.register(app)
     bad = tmp_path / "bad.toml"
     bad.write_text('rcp = "x"\n')
     result = CliRunner().invoke(app, ["pull", "1", "-o", str(tmp_path / "o"), "--config", str(bad)])

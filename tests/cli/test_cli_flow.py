@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from backend.chain.accounts import dev_signers
@@ -22,9 +21,7 @@ from backend.chain.deployment import deploy_all
 from backend.chain.registry import RegistryClient
 from backend.chain.token import TokenClient
 from backend.chain.voting import DatasetParams, VotingClient
-from backend.cli import contributor_cmd, curator_cmd, trainer_cmd
 from backend.cli.main import app as main_app
-from backend.release import ReleaseEnv, build_release, publish_release
 from backend.settings import Settings
 from curation.consent import Consent
 from curation.unixfs import compute_cid
@@ -36,21 +33,6 @@ CONTENT = [b"first file\n" * 50, b"second file\n" * 70, b"leaf zero\n" * 30, b"l
 runner = CliRunner()
 
 
-def cli_app() -> typer.Typer:
-    for module in (contributor_cmd, curator_cmd, trainer_cmd):
-        module.register(main_app)  # idempotent; the lead adds them to main._AREAS
-    return main_app
-
-
-_SUBPROCESS = (
-    "from backend.cli.main import app\n"
-    "from backend.cli import contributor_cmd, curator_cmd, trainer_cmd\n"
-    "for m in (contributor_cmd, curator_cmd, trainer_cmd):\n"
-    "    m.register(app)\n"
-    "app()\n"
-)
-
-
 @dataclass
 class World:
     node: HardhatNode
@@ -59,7 +41,7 @@ class World:
     files: list[Path]
 
     def run(self, *args: str, ok: bool = True) -> Any:
-        result = runner.invoke(cli_app(), list(args), env=self.env)
+        result = runner.invoke(main_app, list(args), env=self.env)
         if ok:
             assert result.exit_code == 0, (args, result.output, result.exception)
         return result
@@ -69,7 +51,7 @@ class World:
 
     def sub(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-c", _SUBPROCESS, *args],
+            [sys.executable, "-m", "backend.cli.main", *args],
             cwd=ROOT,
             env={**os.environ, **self.env},
             capture_output=True,
@@ -181,9 +163,18 @@ def test_the_whole_story_through_the_cli(world: World) -> None:
         (pid, "accepted", str(4 * 10**20))
     ]
 
-    env = ReleaseEnv.from_settings(settings)
-    publish_release(env, build_release(env, 1), signers[0])
-    env.store.close()
+    released = w.json("release", "1", "--dev-account", "0")
+    assert (released["release"], released["items"], released["excluded"]) == (1, 3, 1)  # the revoked leaf
+    assert set(released["export_cids"]) == {"report_json", "report_md", "croissant", "card"}
+    assert json.loads(Path(released["files"]["croissant"]).read_text())["conformsTo"].endswith(
+        "croissant/1.1"
+    )
+    verified = w.json("verify", "1")
+    assert (verified["equal"], verified["release"], verified["rebuilt_sha256"]) == (
+        True,
+        1,
+        released["manifest_sha256"],
+    )
 
     # Pull as a separate process, then sample from what it wrote.
     out = w.home / "pulled"
@@ -291,7 +282,7 @@ def test_unknown_release_and_missing_rpc_are_clear(world: World) -> None:
         w.run("pull", "1", "--release", "7", "-o", str(w.home / "x"), ok=False), "release 7 does not exist"
     )
     no_rpc = runner.invoke(
-        cli_app(), ["pull", "1", "-o", str(w.home / "x")], env={**w.env, "CURATION_RPC": ""}
+        main_app, ["pull", "1", "-o", str(w.home / "x")], env={**w.env, "CURATION_RPC": ""}
     )
     _fails(no_rpc, "needs --rpc URL")
     assert not (w.home / "x").exists()

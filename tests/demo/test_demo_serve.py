@@ -39,8 +39,7 @@ def test_demo_env_needs_the_demos_own_chain_when_it_was_embedded(tmp_path: Path)
 
 
 def test_demo_env_is_the_one_the_demo_published_with(story: Story, tmp_path: Path) -> None:
-    result = DemoResult(dataset_id=1)
-    setattr(result, "env", story.env)  # noqa: B010 - DemoResult.env is the field the lead is asked to add
+    result = DemoResult(dataset_id=1, env=story.env)
     assert demo_env(Settings(home=tmp_path), result) is story.env
 
 
