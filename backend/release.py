@@ -369,30 +369,24 @@ class PublishedRelease:
         return self.export_cids["report_json"]
 
 
-#: The release's companions to the manifest: name -> file name (their bytes come from `_exports`).
-_EXPORT_FILES = {
-    "report_json": "report.json",
-    "report_md": "report.md",
-    "croissant": "croissant.json",
-    "card": "README.md",
-}
-
-
-def _exports(built: BuiltRelease) -> dict[str, bytes]:
+def _exports(built: BuiltRelease) -> dict[str, tuple[str, bytes]]:
+    """The release's companions to the manifest: name -> (file name, bytes)."""
     return {
-        "report_json": json.dumps(built.report, indent=2, sort_keys=True).encode() + b"\n",
-        "report_md": built.report_markdown.encode(),
-        "croissant": json.dumps(built.croissant, indent=2).encode() + b"\n",
-        "card": built.card.encode(),
+        "report_json": ("report.json", json.dumps(built.report, indent=2, sort_keys=True).encode() + b"\n"),
+        "report_md": ("report.md", built.report_markdown.encode()),
+        "croissant": ("croissant.json", json.dumps(built.croissant, indent=2).encode() + b"\n"),
+        "card": ("README.md", built.card.encode()),
     }
 
 
-def write_release_files(built: BuiltRelease, out_dir: Path) -> dict[str, Path]:
+def write_release_files(
+    built: BuiltRelease, out_dir: Path, exports: dict[str, tuple[str, bytes]] | None = None
+) -> dict[str, Path]:
     """manifest.json, parts, report.json, report.md, croissant.json and README.md under `out_dir`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {"manifest": (out_dir / "manifest.json", built.manifest_bytes)}
-    for name, data in _exports(built).items():
-        files[name] = (out_dir / _EXPORT_FILES[name], data)
+    for name, (file_name, data) in (exports or _exports(built)).items():
+        files[name] = (out_dir / file_name, data)
     for part in built.manifest.parts:
         files[f"part{part.index}"] = (out_dir / f"manifest-part-{part.index:05d}.json", part.data)
     for path, data in files.values():
@@ -423,14 +417,13 @@ def publish_release(
     stored = str(env.store.put_bytes(built.manifest_bytes, pin=True).cid)
     if stored != built.cid:
         raise StoreError(f"the store gave the manifest CID {stored}, expected {built.cid}")
-    export_cids = {
-        name: str(env.store.put_bytes(data, pin=True).cid) for name, data in _exports(built).items()
-    }
+    exports = _exports(built)
+    export_cids = {name: str(env.store.put_bytes(data, pin=True).cid) for name, (_, data) in exports.items()}
     receipt = client.publish_release(
         built.dataset_id, built.cid, bytes.fromhex(built.sha256), built.state_block, built.scheme_id
     )
     number = int(receipt.event("ReleasePublished")["releaseNumber"])
-    files = write_release_files(built, out_dir) if out_dir is not None else {}
+    files = write_release_files(built, out_dir, exports) if out_dir is not None else {}
     return PublishedRelease(
         number,
         built.dataset_id,

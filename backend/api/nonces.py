@@ -16,17 +16,16 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    create_engine,
     delete,
     func,
     insert,
     select,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from backend.api.errors import RateLimited, ServiceUnavailable, SignInFailed
 from backend.errors import ConfigError
+from backend.index import open_engine
 
 __all__ = ["Clock", "MemoryNonceStore", "NonceStore", "SqlNonceStore"]
 
@@ -114,11 +113,10 @@ class SqlNonceStore(NonceStore):
         self._max = max_outstanding
         self._clock = clock
         try:
-            url = make_url(db_url)
-            self._shown = url.render_as_string(hide_password=True)
-            self._engine = create_engine(url, pool_pre_ping=True)
-        except (ArgumentError, ImportError, ValueError) as exc:
+            self._engine = open_engine(db_url)
+        except ConfigError as exc:
             raise ConfigError(f"nonce database URL {db_url!r} is not usable: {exc}") from None
+        self._shown = self._engine.url.render_as_string(hide_password=True)
         with self._tx() as conn:
             _metadata.create_all(conn)
 

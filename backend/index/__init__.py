@@ -5,7 +5,7 @@ from __future__ import annotations
 from backend.chain.logs import BlockRef, LogBatch, RawLog
 from backend.index.errors import ChainUnsettledError, IndexDatabaseError, IndexerError, IndexMismatchError
 from backend.index.indexer import Indexer, LogSource, Reorg, SyncProgress, SyncResult
-from backend.index.store import DeploymentKey, Store, canonical_dump
+from backend.index.store import DeploymentKey, Store, canonical_dump, open_engine
 
 __all__ = [
     "BlockRef",
@@ -23,4 +23,5 @@ __all__ = [
     "SyncProgress",
     "SyncResult",
     "canonical_dump",
+    "open_engine",
 ]

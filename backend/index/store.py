@@ -31,7 +31,7 @@ from backend.errors import ConfigError
 from backend.index import schema
 from backend.index.errors import IndexDatabaseError, IndexMismatchError
 
-__all__ = ["DeploymentKey", "Store", "canonical_dump"]
+__all__ = ["DeploymentKey", "Store", "canonical_dump", "open_engine"]
 
 #: PostgreSQL advisory lock (per database) every write transaction of the index takes first. Any constant
 #: works; this one is the first 8 bytes of sha256(b"curation-commons backend.index writer") as a signed int.
@@ -53,7 +53,12 @@ class DeploymentKey:
         )
 
 
-def _engine(db_url: str) -> Engine:
+def open_engine(db_url: str) -> Engine:
+    """A SQLAlchemy engine for `db_url` as the project uses databases (ConfigError when it can't be used).
+
+    SQLite: the file's directory is created, WAL journal, 30 s busy timeout, one shared connection for an
+    in-memory database. PostgreSQL: READ COMMITTED whatever the server's default.
+    """
     try:
         url = make_url(db_url)
     except ArgumentError:
@@ -161,7 +166,7 @@ class Store:
 
     def __init__(self, db_url: str) -> None:
         self.url = db_url
-        self.engine = _engine(db_url)
+        self.engine = open_engine(db_url)
         self._postgres = self.engine.dialect.name == "postgresql"
         # Reads of several statements (dump) see one snapshot. SQLite's read transactions already do;
         # PostgreSQL's READ COMMITTED gives each statement its own, so those reads use REPEATABLE READ.
