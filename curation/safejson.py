@@ -94,6 +94,6 @@ def loads(
         raise JsonRejected(f"{what} is refused: {exc}") from None
     except json.JSONDecodeError as exc:
         raise JsonRejected(f"{what} is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    except ValueError as exc:  # int() refuses digit strings over sys.get_int_max_str_digits()
+    except ValueError:  # int() refuses digit strings over sys.get_int_max_str_digits()
         limit = sys.get_int_max_str_digits()
-        raise JsonRejected(f"{what} is refused: an integer has more than {limit} digits ({exc})") from None
+        raise JsonRejected(f"{what} is refused: an integer has more than {limit} digits") from None
