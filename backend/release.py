@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,16 +14,18 @@ from backend.chain.accounts import Signer
 from backend.chain.connection import connect
 from backend.chain.decode import EventDecoder
 from backend.chain.deployment import CONTRACTS, Deployment
-from backend.chain.logs import RpcLogFetcher
+from backend.chain.logs import RpcLimits, RpcLogFetcher
 from backend.chain.releases import ReleaseClient, ReleaseInfo
 from backend.chain.voting import VotingClient
 from backend.errors import ChainError, ConfigError, StoreError
-from backend.index.indexer import Indexer
+from backend.index.indexer import DEFAULT_MAX_REORG_DEPTH, Indexer, SyncProgress
 from backend.ipfs import ContentStore, open_store
 from backend.settings import Settings
-from curation.batches import build_batch_manifest
+from curation.batches import build_batch_manifest, item_ref
+from curation.blocks import BlockMismatch
 from curation.canonical import sha256_hex
 from curation.cid import CID
+from curation.content import ContentCheck, ContentChecker, unreadable_problem
 from curation.errors import InvalidInput
 from curation.exports import DEFAULT_GATEWAY, croissant, dataset_card
 from curation.manifest import (
@@ -40,20 +42,35 @@ from curation.manifest import (
 )
 from curation.merkle import Leaf, MerkleTree
 from curation.report import build_report, render_markdown
-from curation.state import ChainState, UnknownDataset, fold_events
+from curation.state import (
+    ChainState,
+    ItemState,
+    UnknownDataset,
+    admit_batch,
+    content_candidates,
+    fold_events,
+    needed_batches,
+)
+from curation.unixfs import MalformedBlock
 
 __all__ = [
+    "BatchUnavailable",
     "BuiltRelease",
+    "ContentUnavailable",
     "FetchedManifest",
     "PublishedRelease",
     "ReleaseEnv",
     "StoredBatch",
     "UnknownRelease",
     "VerifyResult",
+    "admit_dataset_batches",
     "build_release",
+    "check_dataset_content",
+    "check_item_content",
     "fetch_manifest",
     "fold_state",
     "open_indexer",
+    "prepare_dataset",
     "publish_release",
     "resolve_release",
     "store_batch_manifest",
@@ -75,6 +92,8 @@ class ReleaseEnv:
     db_url: str = "sqlite://"
     confirmations: int = 0
     gateway: str = DEFAULT_GATEWAY
+    max_reorg_depth: int = DEFAULT_MAX_REORG_DEPTH
+    progress: Callable[[SyncProgress], None] | None = None  # told about every batch an index sync stores
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ReleaseEnv:
@@ -83,13 +102,21 @@ class ReleaseEnv:
                 "releases need --rpc URL (or CURATION_RPC): the embedded chain lives only inside one process; "
                 "`curation demo` runs the whole story on it"
             )
-        w3 = connect(settings.rpc)
+        w3 = connect(settings.rpc, limits=RpcLimits.from_settings(settings))
         deployment = Deployment.load(settings.deployment_path)
         deployment.check_chain(w3)
         if settings.confirmations < 0:
             raise ConfigError(f"confirmations must be >= 0, got {settings.confirmations}")
         gateway = settings.ipfs_gateway or DEFAULT_GATEWAY
-        return cls(w3, deployment, open_store(settings), settings.db_url, settings.confirmations, gateway)
+        return cls(
+            w3,
+            deployment,
+            open_store(settings),
+            settings.db_url,
+            settings.confirmations,
+            gateway,
+            settings.max_reorg_depth,
+        )
 
     def releases(self) -> ReleaseClient:
         return ReleaseClient(self.w3, self.deployment.address("ReleaseRegistry"))
@@ -129,27 +156,92 @@ def open_indexer(env: ReleaseEnv, db_url: str | None = None) -> Indexer:
         env.deployment.deploy_block,
         env.confirmations,
         chain_id=env.deployment.chain_id,
+        max_reorg_depth=env.max_reorg_depth,
     )
 
 
-def _batch_loader(store: ContentStore) -> Any:
-    def load(raw_cid: bytes) -> bytes:
-        cid = CID.parse(raw_cid)  # InvalidInput: the batch is invalid, deterministically
-        try:
-            return store.get_bytes(cid)
-        except StoreError as exc:
-            raise StoreError(
-                f"batch manifest {cid} is not available from the store ({exc}); a release needs every batch "
-                "manifest: add it to the store (or connect to a node that has it) and try again"
-            ) from None
+class BatchUnavailable(StoreError):
+    """A batch that a dataset's accepted proposal includes has a manifest no store here can give."""
 
-    return load
+
+class ContentUnavailable(StoreError):
+    """An item a release would weight has bytes no store here can give (so its claims cannot be checked)."""
 
 
 def fold_state(env: ReleaseEnv, indexer: Indexer, block: int) -> ChainState:
-    """Decode the indexed logs up to `block` and fold them (batch manifests read from the store)."""
+    """Decode the indexed logs up to `block` and fold them (no content is read: batches stay headers)."""
     decoder = EventDecoder(env.deployment.contracts)
-    return fold_events(decoder.decode_all(indexer.logs(block)), block, _batch_loader(env.store))
+    return fold_events(decoder.decode_all(indexer.logs(block)), block)
+
+
+def admit_dataset_batches(store: ContentStore, state: ChainState, dataset_id: int) -> None:
+    """Read the manifests of the batches the dataset's accepted proposals include (and no other).
+
+    A manifest that is not the batch's or is malformed marks the batch invalid (the same on every machine);
+    one that no store here can give stops the release with the batch, the proposal and the remedies.
+    """
+    for batch_id, proposal_id in needed_batches(state, dataset_id).items():
+        cid = CID.parse(state.batches[batch_id].manifest_cid)
+
+        def load(raw: bytes, cid: CID = cid) -> bytes:
+            return store.get_bytes(cid)
+
+        try:
+            admit_batch(state, batch_id, load)
+        except StoreError as exc:
+            raise BatchUnavailable(
+                f"batch {batch_id}, included in dataset {dataset_id} by proposal {proposal_id}, has a manifest "
+                f"({cid}) that cannot be read here: {exc}. A release is a pure function of chain logs and "
+                "content verified by hash, so it waits for that manifest: add its bytes to the store "
+                "(`curation ipfs add FILE`), point CURATION_IPFS at an IPFS node that has it, or have the "
+                f"curators accept a REMOVE of batch {batch_id}"
+            ) from None
+
+
+def check_item_content(store: ContentStore, item: ItemState) -> ContentCheck:
+    """Stream the item's bytes (never past its declared size) and compare them with what was declared.
+
+    StoreError (content unavailable, a store serving wrong blocks) propagates: only facts about the content
+    itself become a ContentCheck problem, so every machine that can read the bytes reaches the same result.
+    """
+    cid = CID.parse(item.cid)
+    checker = ContentChecker(item.item_id, item.size, item.sha256)
+    try:
+        for chunk in store.iter_bytes(cid):
+            checker.feed(chunk)
+            if checker.read > item.size:
+                break  # one byte past the claim is enough: the rest is never read
+    except (InvalidInput, MalformedBlock):
+        return ContentCheck(item.item_id, unreadable_problem(str(cid), "its DAG is not a UnixFS file"))
+    except BlockMismatch as exc:
+        raise StoreError(str(exc)) from None
+    return checker.finish()
+
+
+def check_dataset_content(store: ContentStore, state: ChainState, dataset_id: int, timestamp: int) -> None:
+    """Fill `state.content` for every item the dataset's release would weight (see content_candidates)."""
+    for item_id, proposal_id in content_candidates(state, dataset_id, timestamp).items():
+        if item_id in state.content:
+            continue
+        item = state.items[item_id]
+        try:
+            state.content[item_id] = check_item_content(store, item)
+        except StoreError as exc:
+            cid = CID.parse(item.cid)
+            raise ContentUnavailable(
+                f"{item_ref(item_id)}, included in dataset {dataset_id} by proposal {proposal_id}, has bytes "
+                f"({cid}) that cannot be read here: {exc}. Its declared size and sha256 must be checked "
+                "before it gets weight: add its bytes to the store (`curation ipfs add FILE`), point "
+                "CURATION_IPFS at an IPFS node that has it, or have the curators accept a REMOVE of "
+                f"{item_ref(item_id)}"
+            ) from None
+
+
+def prepare_dataset(env: ReleaseEnv, state: ChainState, dataset_id: int, ctx: ChainContext) -> None:
+    """Read what a release of the dataset needs beyond the logs: its batches, then its items' bytes."""
+    state.dataset(dataset_id)
+    admit_dataset_batches(env.store, state, dataset_id)
+    check_dataset_content(env.store, state, dataset_id, ctx.state_timestamp)
 
 
 def _context(env: ReleaseEnv, block: int) -> ChainContext:
@@ -304,7 +396,7 @@ def build_release(
     _check_dataset(env, dataset_id)
     indexer = open_indexer(env)
     try:
-        indexer.sync()
+        indexer.sync(progress=env.progress)
         cursor = indexer.state_block()
         if cursor is None:
             raise ChainError("the index is empty: the deployment block is not confirmed yet")
@@ -314,6 +406,8 @@ def build_release(
         state = fold_state(env, indexer, block)
     finally:
         indexer.close()
+    ctx = _context(env, block)
+    prepare_dataset(env, state, dataset_id, ctx)
     if parent is True:
         client = env.releases()
         parent_info = client.latest_release(dataset_id) if client.release_count(dataset_id) else None
@@ -322,7 +416,7 @@ def build_release(
     manifest = build_manifest(
         state,
         dataset_id,
-        _context(env, block),
+        ctx,
         scheme_id=scheme_id,
         params=params,
         parent=_parent(parent_info),
@@ -499,7 +593,7 @@ def verify_release(
     parent = client.get_release(dataset_id, info.number - 1) if info.number > 1 else None
     indexer = open_indexer(env, "sqlite://" if fresh_index else None)
     try:
-        indexer.sync(to_block=info.state_block)
+        indexer.sync(progress=env.progress, to_block=info.state_block)
         cursor = indexer.state_block()
         if cursor is None or cursor.number < info.state_block:
             raise ChainError(
@@ -508,10 +602,12 @@ def verify_release(
         state = fold_state(env, indexer, info.state_block)
     finally:
         indexer.close()
+    ctx = _context(env, info.state_block)
+    prepare_dataset(env, state, dataset_id, ctx)
     rebuilt = build_manifest(
         state,
         dataset_id,
-        _context(env, info.state_block),
+        ctx,
         scheme_id=info.scheme_id,
         params=use_params,
         parent=_parent(parent),

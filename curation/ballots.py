@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from enum import IntEnum
-from typing import Any
+from typing import Any, Final
 
 from eth_abi.abi import encode as abi_encode
 from eth_hash.auto import keccak
 from eth_utils.address import is_hex_address, to_checksum_address
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator
 
+from curation import safejson
 from curation.errors import InvalidInput
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "BALLOT_TYPEHASH",
     "DOMAIN_NAME",
     "DOMAIN_VERSION",
+    "MAX_BALLOT_FILE_BYTES",
     "Ballot",
     "SignedBallot",
     "SkipReason",
@@ -35,6 +37,11 @@ _DOMAIN_TYPE = "EIP712Domain(string name,string version,uint256 chainId,address 
 _DOMAIN_TYPEHASH = keccak(_DOMAIN_TYPE.encode())
 #: `format` field of a ballot file.
 BALLOT_FILE_FORMAT = "curation-commons/ballots-v1"
+#: Largest ballot file `load_ballots` parses: a ballot takes about 450 bytes as written by `dump_ballots`,
+#: so about 35,000 ballots (a relay sends at most 50 per transaction).
+MAX_BALLOT_FILE_BYTES: Final = 16 * 1024 * 1024
+#: A ballot file nests 3 levels (file object, ballots list, ballot object).
+_MAX_DEPTH: Final = 8
 _UINT256 = 2**256
 
 
@@ -237,12 +244,13 @@ def dump_ballots(ballots: list[SignedBallot]) -> str:
     return json.dumps(doc, indent=2, sort_keys=True) + "\n"
 
 
-def load_ballots(text: str) -> list[SignedBallot]:
-    """Parse a ballot file written by `dump_ballots`; InvalidInput names the ballot and the wrong field."""
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"ballot file is not JSON: {exc}") from None
+def load_ballots(text: str | bytes) -> list[SignedBallot]:
+    """Parse a ballot file written by `dump_ballots`; InvalidInput names the ballot and the wrong field.
+
+    The file may come from anyone: over MAX_BALLOT_FILE_BYTES, not UTF-8, nested too deep or not JSON, it
+    is refused with `safejson.JsonRejected` (an InvalidInput) before the parser runs.
+    """
+    doc = safejson.loads(text, max_bytes=MAX_BALLOT_FILE_BYTES, max_depth=_MAX_DEPTH, what="ballot file")
     if not isinstance(doc, dict) or doc.get("format") != BALLOT_FILE_FORMAT:
         raise InvalidInput(f"not a ballot file: expected an object with format {BALLOT_FILE_FORMAT!r}")
     items = doc.get("ballots")

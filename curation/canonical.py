@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Any, Final
 
 import rfc8785
 
+from curation import safejson
 from curation.errors import InvalidInput
 
-__all__ = ["MAX_SAFE_INT", "canonical_bytes", "parse_canonical", "sha256_hex"]
+__all__ = ["MAX_CANONICAL_BYTES", "MAX_SAFE_INT", "canonical_bytes", "parse_canonical", "sha256_hex"]
 
 #: Largest integer RFC 8785 can write as a number (2**53 - 1); larger amounts go into decimal strings.
 MAX_SAFE_INT = 2**53 - 1
+#: Default size limit of `parse_canonical` when the caller names none (callers with a better bound, such as
+#: the manifest loaders, pass their own).
+MAX_CANONICAL_BYTES: Final = 64 * 1024 * 1024
 
 
 class _Scan:
@@ -76,12 +80,20 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def parse_canonical(data: bytes, what: str = "document") -> Any:
-    """Parse JSON bytes and check they are exactly canonical (InvalidInput otherwise)."""
-    try:
-        obj = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"{what} is not UTF-8 JSON: {exc}") from None
+def parse_canonical(
+    data: bytes,
+    what: str = "document",
+    *,
+    max_bytes: int = MAX_CANONICAL_BYTES,
+    max_depth: int = safejson.DEFAULT_MAX_DEPTH,
+) -> Any:
+    """Parse untrusted JSON bytes and check they are exactly canonical (InvalidInput otherwise).
+
+    The bytes go through `safejson.loads` first: over `max_bytes`, not UTF-8, nested deeper than `max_depth`
+    or holding an over-long number, they are refused with `safejson.JsonRejected` (an InvalidInput) before
+    the parser runs, so no input can exhaust the stack.
+    """
+    obj = safejson.loads(data, max_bytes=max_bytes, max_depth=max_depth, what=what)
     if _problem(obj, "$") is not None or canonical_bytes(obj) != data:
         raise InvalidInput(f"{what} is JSON but not in canonical form (RFC 8785)")
     return obj

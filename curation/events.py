@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 __all__ = [
     "EVENT_TYPES",
     "BallotSkipped",
     "BatchSubmitted",
     "ChainEvent",
+    "ChainText",
     "ContributorRegistered",
     "DatasetCreated",
     "DatasetManagerSet",
@@ -31,7 +32,46 @@ __all__ = [
     "ReleasePublished",
     "Transfer",
     "VoteCast",
+    "raw_text",
 ]
+
+
+class ChainText(str):
+    """The value of a Solidity `string` field: whatever bytes the chain holds, kept exactly.
+
+    Solidity does not check that a `string` is UTF-8, so anyone who can emit an event with a string field
+    (`register`, `updateProfile`, `castVoteWithReason`) can put any bytes there. A ChainText is the display
+    text `raw.decode("utf-8", "replace")` (each invalid sequence becomes U+FFFD, so it is deterministic and
+    always encodable) and carries the exact bytes in `raw`. For valid UTF-8 the text is the string itself,
+    so everything that reads, compares, hashes or serialises it as a `str` sees what it always saw.
+
+    Equality and hashing are those of the display text; compare `raw` when the exact bytes matter. Text is
+    not made safe for display here: control characters and length are the renderer's business (JSON escapes
+    them; the contracts cap a profile URI at 1,024 bytes).
+    """
+
+    raw: bytes
+
+    def __new__(cls, raw: bytes | bytearray | memoryview | str = b"") -> ChainText:
+        # A str (a lone surrogate included) is taken as its UTF-8 bytes, so `str(x) == raw.decode(.., "replace")`
+        # holds for every ChainText, however it was made.
+        data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else bytes(raw)
+        self = super().__new__(cls, data.decode("utf-8", "replace"))
+        self.raw = data
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.raw,))
+
+    @property
+    def is_utf8(self) -> bool:
+        """True when `raw` is valid UTF-8, i.e. the text is exactly what the chain holds."""
+        return str.encode(self, "utf-8") == self.raw
+
+
+def raw_text(value: str) -> bytes:
+    """The exact bytes behind `value`: `raw` of a ChainText, the UTF-8 of any other str."""
+    return value.raw if isinstance(value, ChainText) else value.encode("utf-8", "surrogatepass")
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -51,7 +91,8 @@ class LogPosition:
 
 @dataclass(frozen=True, slots=True)
 class ChainEvent:
-    """Base of every decoded event. Addresses are lowercase 0x hex; bytes stay bytes."""
+    """Base of every decoded event. Addresses are lowercase 0x hex; bytes stay bytes; `str` fields decoded
+    from a log are ChainText (display text plus the exact bytes)."""
 
     at: LogPosition
 

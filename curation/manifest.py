@@ -21,6 +21,8 @@ __all__ = [
     "DEFAULT_SCHEME",
     "DEFAULT_SHARD_ITEMS",
     "MANIFEST_SCHEMA",
+    "MAX_MANIFEST_BYTES",
+    "MAX_PART_BYTES",
     "PART_SCHEMA",
     "BuiltManifest",
     "ChainContext",
@@ -39,6 +41,15 @@ PART_SCHEMA: Final = "curation-commons/manifest-items/v1"
 DEFAULT_SCHEME: Final = "commons-v1"
 #: Item lists longer than this go into CID-addressed parts of at most this many items each.
 DEFAULT_SHARD_ITEMS: Final = 10_000
+#: Largest manifest `load_manifest` parses. An item record takes about 500 bytes, so a top-level manifest
+#: (at most `shard_items` inline items, plus sources, exclusions and one attribution entry per contributor)
+#: of a default build stays far below; the bound keeps a hostile or corrupt file from taking the memory.
+MAX_MANIFEST_BYTES: Final = 256 * 1024 * 1024
+#: Largest manifest part `load_part` parses: about 130,000 item records (a default part holds 10,000,
+#: about 5 MB). A build with more items per part than that cannot be read back.
+MAX_PART_BYTES: Final = 64 * 1024 * 1024
+#: Deepest nesting accepted in a manifest or part; the schema nests 4 levels (object, list, record, list).
+_MAX_DEPTH: Final = 16
 
 
 class ManifestMismatch(InvalidInput):
@@ -404,10 +415,22 @@ def build_manifest(
             for p in parts
         ],
         "exclusions": _exclusions(state, din, result),
-        "excluded_batches": [
-            {"batch_id": str(b), "reason": "batch-manifest-invalid", "detail": problem, "source": pid}
-            for b, (problem, pid) in sorted(din.invalid_batches.items())
-        ],
+        "excluded_batches": sorted(
+            [
+                {"batch_id": str(b), "reason": "batch-manifest-invalid", "detail": problem, "source": pid}
+                for b, (problem, pid) in din.invalid_batches.items()
+            ]
+            + [
+                {
+                    "batch_id": str(b),
+                    "reason": "removed",
+                    "detail": f"removed by proposal {rid}",
+                    "source": pid,
+                }
+                for b, (rid, pid) in din.removed_batches.items()
+            ],
+            key=lambda e: int(e["batch_id"]),
+        ),
         "attribution": _attribution(state, rows),
     }
     doc["totals"]["excluded"] = len(doc["exclusions"])
@@ -419,34 +442,61 @@ def build_manifest(
     return BuiltManifest(doc, data, sha256_hex(data), tuple(parts), items, result, din)
 
 
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_records(records: object, where: str) -> list[dict[str, Any]]:
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise ManifestMismatch(f"{where} must be a list of objects")
+    return records
+
+
 def load_manifest(data: bytes) -> dict[str, Any]:
-    """Parse a manifest's bytes (canonical JSON with the manifest schema), ManifestMismatch otherwise."""
+    """Parse a manifest's bytes (canonical JSON with the manifest schema), ManifestMismatch otherwise.
+
+    The bytes are untrusted: larger than MAX_MANIFEST_BYTES, nested too deep, not canonical, or with `items`
+    / `item_parts` of the wrong shape, they are refused with ManifestMismatch (an InvalidInput).
+    """
     try:
-        doc = parse_canonical(data, "manifest")
+        doc = parse_canonical(data, "manifest", max_bytes=MAX_MANIFEST_BYTES, max_depth=_MAX_DEPTH)
     except InvalidInput as exc:
         raise ManifestMismatch(str(exc)) from None
     if not isinstance(doc, dict) or doc.get("schema") != MANIFEST_SCHEMA:
         raise ManifestMismatch(f"not a manifest: expected schema {MANIFEST_SCHEMA!r}")
+    _check_records(doc.get("items", []), "manifest `items`")
+    for i, entry in enumerate(_check_records(doc.get("item_parts", []), "manifest `item_parts`")):
+        if not (
+            _is_int(entry.get("part"))
+            and _is_int(entry.get("count"))
+            and isinstance(entry.get("cid"), str)
+            and isinstance(entry.get("sha256"), str)
+        ):
+            raise ManifestMismatch(
+                f"manifest `item_parts[{i}]` needs an integer part and count and a string cid and sha256"
+            )
     return doc
 
 
 def load_part(data: bytes, entry: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Items of a part, checked against its entry in `item_parts` (sha256 and count)."""
+    name = f"manifest part {entry.get('part')}"
     digest = sha256_hex(data)
     if digest != entry.get("sha256"):
-        raise ManifestMismatch(
-            f"manifest part {entry.get('part')} has sha256 {digest}, expected {entry.get('sha256')}"
-        )
+        raise ManifestMismatch(f"{name} has sha256 {digest}, expected {entry.get('sha256')}")
     try:
-        doc = parse_canonical(data, f"manifest part {entry.get('part')}")
+        doc = parse_canonical(data, name, max_bytes=MAX_PART_BYTES, max_depth=_MAX_DEPTH)
     except InvalidInput as exc:
         raise ManifestMismatch(str(exc)) from None
     items = doc.get("items") if isinstance(doc, dict) else None
-    if doc.get("schema") != PART_SCHEMA or not isinstance(items, list) or len(items) != entry.get("count"):
-        raise ManifestMismatch(
-            f"manifest part {entry.get('part')} is not a part of {entry.get('count')} items"
-        )
-    return items
+    if (
+        not isinstance(doc, dict)
+        or doc.get("schema") != PART_SCHEMA
+        or not isinstance(items, list)
+        or len(items) != entry.get("count")
+    ):
+        raise ManifestMismatch(f"{name} is not a part of {entry.get('count')} items")
+    return _check_records(items, f"{name} `items`")
 
 
 def diff_documents(expected: Any, actual: Any, limit: int = 20, path: str = "$") -> list[str]:

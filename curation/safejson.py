@@ -10,20 +10,23 @@ string operations that do not recurse before the parser sees a byte.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from typing import Any, Final
 
 from curation.errors import InvalidInput
 
-__all__ = ["DEFAULT_MAX_DEPTH", "MAX_NUMBER_CHARS", "JsonRejected", "loads"]
+__all__ = ["DEFAULT_MAX_DEPTH", "MAX_NUMBER_CHARS", "JsonRejected", "load_path", "loads"]
 
 #: Deepest nesting of arrays and objects accepted unless a caller asks otherwise. Every document the project
 #: writes (manifests, parts, batch manifests, reports, Croissant) stays under 10.
 DEFAULT_MAX_DEPTH: Final = 64
 #: Longest fractional/exponent number literal accepted. Integers use Python's own limit on digit strings
-#: (`sys.get_int_max_str_digits()`, 4,300 by default), which keeps their parse linear and fast.
+#: (`sys.get_int_max_str_digits()`, 4,300 by default), which keeps their parse linear and fast; where that
+#: limit is switched off (0), integers longer than `_MAX_INT_DIGITS` are refused here instead.
 MAX_NUMBER_CHARS: Final = 100
+_MAX_INT_DIGITS: Final = 4300
 
 _ESCAPE = re.compile(r"\\.", re.DOTALL)
 _STRING = re.compile(r'"[^"]*"')
@@ -57,6 +60,12 @@ def _float(literal: str) -> float:
     return float(literal)
 
 
+def _int(literal: str) -> int:
+    if len(literal.lstrip("-")) > _MAX_INT_DIGITS:
+        raise JsonRejected(f"an integer has more than {_MAX_INT_DIGITS} digits")
+    return int(literal)
+
+
 def _constant(name: str) -> Any:
     raise JsonRejected(f"{name} is not a JSON number")
 
@@ -69,7 +78,14 @@ def loads(
     what: str = "JSON document",
 ) -> Any:
     """Parse untrusted JSON within limits; JsonRejected (an InvalidInput) names `what` and the broken rule."""
-    size = len(data.encode("utf-8")) if isinstance(data, str) else len(data)
+    if isinstance(data, str):
+        if len(data) > max_bytes:  # every character takes at least one byte: refuse before encoding
+            raise JsonRejected(f"{what} is {len(data)} characters, over the limit of {max_bytes} bytes")
+        # A lone surrogate (from surrogateescape, say) counts as the 3 bytes it would take; it is refused
+        # below as JSON, never here as an encoding error.
+        size = len(data.encode("utf-8", "surrogatepass"))
+    else:
+        size = len(data)
     if size > max_bytes:
         raise JsonRejected(f"{what} is {size} bytes, over the limit of {max_bytes} bytes")
     if isinstance(data, str):
@@ -88,6 +104,7 @@ def loads(
         return json.loads(
             text,
             parse_float=_float,
+            parse_int=_int if sys.get_int_max_str_digits() == 0 else None,
             parse_constant=_constant,
         )
     except JsonRejected as exc:
@@ -97,3 +114,19 @@ def loads(
     except ValueError:  # int() refuses digit strings over sys.get_int_max_str_digits()
         limit = sys.get_int_max_str_digits()
         raise JsonRejected(f"{what} is refused: an integer has more than {limit} digits") from None
+
+
+def load_path(
+    path: str | os.PathLike[str],
+    *,
+    max_bytes: int,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    what: str = "JSON file",
+) -> Any:
+    """`loads` of a file's bytes, reading at most `max_bytes + 1` of them (a FIFO or a huge file cannot take
+    the memory). OSError (missing, unreadable) propagates for the caller to word; JsonRejected otherwise."""
+    with open(path, "rb") as fh:
+        data = fh.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise JsonRejected(f"{what} is over the limit of {max_bytes} bytes")
+    return loads(data, max_bytes=max_bytes, max_depth=max_depth, what=what)

@@ -6,7 +6,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -14,8 +14,21 @@ from eth_utils.address import to_checksum_address
 from web3 import Web3
 
 from backend.errors import ConfigError
+from curation import safejson
 
-__all__ = ["Signer", "create_keystore", "dev_signers", "list_keystores", "load_keystore"]
+__all__ = [
+    "MAX_KEYSTORE_BYTES",
+    "Signer",
+    "create_keystore",
+    "dev_signers",
+    "list_keystores",
+    "load_keystore",
+]
+
+#: Largest keystore file `load_keystore` reads: a Web3 Secret Storage (v3) keystore is under 1 KB.
+MAX_KEYSTORE_BYTES: Final = 64 * 1024
+#: A v3 keystore nests 4 levels (file, crypto, kdfparams / cipherparams).
+_KEYSTORE_DEPTH: Final = 8
 
 
 @dataclass(frozen=True)
@@ -60,15 +73,24 @@ def create_keystore(directory: Path, password: str, private_key: str | None = No
 def load_keystore(path: Path, password: str) -> Signer:
     """Decrypt a keystore; a wrong password or a broken file is a ConfigError that says which."""
     try:
-        data = json.loads(path.read_text())
+        data = safejson.load_path(
+            path, max_bytes=MAX_KEYSTORE_BYTES, max_depth=_KEYSTORE_DEPTH, what="the file"
+        )
     except FileNotFoundError:
         raise ConfigError(f"keystore {path} does not exist") from None
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, safejson.JsonRejected) as exc:
         raise ConfigError(f"keystore {path} is not a readable JSON keystore: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"keystore {path} is not a readable JSON keystore: not a JSON object")
     try:
         key = Account.decrypt(data, password)
     except ValueError:
         raise ConfigError(f"wrong password for keystore {path}") from None
+    except (KeyError, TypeError, AttributeError) as exc:  # a field is missing or of the wrong type
+        raise ConfigError(
+            f"keystore {path} is not a Web3 Secret Storage keystore ({type(exc).__name__}: {exc}); "
+            "import the key again with `curation account import`"
+        ) from None
     return Signer.from_key(key)
 
 

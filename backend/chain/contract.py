@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Self
 
-from eth_abi.abi import decode as abi_decode
+from eth_abi.abi import encode as abi_encode
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 from hexbytes import HexBytes
@@ -20,7 +20,9 @@ from web3.exceptions import ContractLogicError, ContractPanicError, TimeExhauste
 
 from backend.chain.accounts import Signer
 from backend.chain.artifacts import abi_type, error_index, load_artifact
+from backend.chain.decode import decode_args, decode_values
 from backend.errors import ChainError, ContractRevert
+from curation.events import ChainText
 
 try:  # the embedded chain raises its own exception type for reverted transactions
     from eth_tester.exceptions import TransactionFailed as _TESTER_FAILED
@@ -106,9 +108,9 @@ def decode_revert(exc: BaseException, where: str) -> ContractRevert:
     if data and len(data) >= 4:
         spec = error_index().get(data[:4])
         if spec is not None:
-            types = [p["type"] for p in spec.inputs]
+            types = [abi_type(p) for p in spec.inputs]
             try:
-                values = abi_decode(types, data[4:]) if types else ()
+                values = decode_values(types, data[4:])
             except Exception:  # malformed payload: still name the error
                 values = ()
             shown = ", ".join(
@@ -119,7 +121,11 @@ def decode_revert(exc: BaseException, where: str) -> ContractRevert:
                 f"{where} reverted with {spec.name}({shown}){why}", spec.name, tuple(values)
             )
         if data[:4] == bytes.fromhex("08c379a0"):
-            (reason,) = abi_decode(["string"], data[4:])
+            try:  # Error(string): any bytes, like every Solidity string
+                (reason,) = decode_values(["string"], data[4:])
+            except Exception:  # malformed payload: say so rather than fail while reporting a failure
+                shown = f"(a malformed Error(string) payload 0x{data[4:].hex()})"
+                return ContractRevert(f"{where} reverted: {shown}", "Error", (ChainText(b""),))
             return ContractRevert(f"{where} reverted: {reason}", "Error", (reason,))
     if isinstance(exc, ContractPanicError):
         return ContractRevert(f"{where} panicked: {exc}", "Panic")
@@ -224,22 +230,27 @@ class ContractClient:
         reads logs in bulk with verification.
         """
         where = f"{self.artifact}.{event} logs {from_block}..{to_block}"
-        wanted = getattr(self.contract.events, event)()
-        arguments = dict(filters) if filters else None
+        spec = _event_spec(self.artifact, event)
+        topics = spec.topics(filters or {}, where)
+        wanted = spec.data_filters(filters or {})
         out: list[dict[str, Any]] = []
         try:
             end = self.w3.eth.block_number if to_block == "latest" else int(to_block)
             start, span = from_block, max(1, max_range)
             while start <= end:
                 stop = min(end, start + span - 1)
+                params = {"address": self.address, "topics": topics, "fromBlock": start, "toBlock": stop}
                 try:
-                    entries = wanted.get_logs(from_block=start, to_block=stop, argument_filters=arguments)
+                    entries = self.w3.eth.get_logs(params)  # type: ignore[arg-type]
                 except (ContractLogicError, Web3RPCError, ValueError) as exc:
                     if stop == start:
                         raise ChainError(f"reading {where} failed at block {start}: {exc}") from None
                     span = max(1, (stop - start + 1) // 2)  # the node refused the range: ask for less
                     continue
-                out += [{**dict(e["args"]), "blockNumber": int(e["blockNumber"])} for e in entries]
+                for entry in entries:
+                    args = spec.decode(entry, where)
+                    if all(_matches(args[name], allowed) for name, allowed in wanted.items()):
+                        out.append({**args, "blockNumber": int(entry["blockNumber"])})
                 start, span = stop + 1, min(max(1, max_range), span * 2)  # grow back after a success
         except OSError as exc:
             raise ChainError(f"reading {where} failed: the node does not answer ({exc})") from None
@@ -276,8 +287,93 @@ class ContractClient:
         name = _event_topics(self.artifact).get(bytes(log["topics"][0]))
         if name is None:
             return None
-        decoded = self.contract.events[name]().process_log(log)
-        return name, dict(decoded["args"])
+        where = f"{self.artifact}.{name} in transaction 0x{bytes(log['transactionHash']).hex()}"
+        return name, _event_spec(self.artifact, name).decode(log, where)
+
+
+@dataclass(frozen=True)
+class _EventSpec:
+    """One event of an artifact's ABI: what web3's event decoding does, with strings read losslessly."""
+
+    name: str
+    topic0: bytes
+    inputs: tuple[tuple[str, str, bool], ...]  # (name, ABI type, indexed)
+
+    def decode(self, log: Any, where: str) -> dict[str, Any]:
+        """The log's arguments by ABI name, as web3 gives them (checksummed addresses), strings as ChainText."""
+        try:
+            values = decode_args(
+                [(t, ix) for _, t, ix in self.inputs],
+                [bytes(HexBytes(t)) for t in log["topics"][1:]],
+                bytes(HexBytes(log["data"])),
+            )
+        except Exception as exc:  # eth_abi raises several types for malformed payloads
+            raise ChainError(f"{where}: the log does not decode ({type(exc).__name__}: {exc})") from None
+        return {n: _web3_form(t, v) for (n, t, _), v in zip(self.inputs, values, strict=True)}
+
+    def topics(self, filters: Mapping[str, object], where: str) -> list[Any]:
+        """eth_getLogs topics: topic 0, then per indexed input the wanted values' topics (None: any)."""
+        known = {n for n, _, _ in self.inputs}
+        unknown = sorted(set(filters) - known)
+        if unknown:
+            raise ChainError(f"{where}: {self.name} has no argument {', '.join(unknown)} to filter on")
+        out: list[Any] = ["0x" + self.topic0.hex()]
+        for name, t, ix in self.inputs:
+            if ix:
+                wanted = filters.get(name)
+                choices = None if wanted is None else [_topic(t, v, where) for v in _alternatives(wanted)]
+                out.append(None if choices is None else ["0x" + c.hex() for c in choices])
+        while out[-1] is None:
+            out.pop()
+        return out
+
+    def data_filters(self, filters: Mapping[str, object]) -> dict[str, list[object]]:
+        """Wanted values of non-indexed inputs, matched after decoding (the node cannot filter on data)."""
+        return {
+            n: _alternatives(filters[n]) for n, _, ix in self.inputs if not ix and filters.get(n) is not None
+        }
+
+
+def _alternatives(wanted: object) -> list[object]:
+    return list(wanted) if isinstance(wanted, list | tuple | set | frozenset) else [wanted]
+
+
+def _matches(value: Any, allowed: list[object]) -> bool:
+    def norm(v: Any) -> Any:
+        return v.lower() if isinstance(v, str) and v.startswith("0x") else v
+
+    return norm(value) in [norm(a) for a in allowed]
+
+
+def _topic(abi_t: str, value: object, where: str) -> bytes:
+    """The topic of an indexed value: its ABI word, or the keccak of a dynamic value's bytes."""
+    try:
+        if abi_t in ("string", "bytes"):
+            raw = value.encode("utf-8") if isinstance(value, str) else bytes(value)  # type: ignore[call-overload]
+            return bytes(keccak(raw))
+        if abi_t == "address":
+            value = to_checksum_address(str(value))
+        return abi_encode([abi_t], [value])
+    except Exception as exc:  # eth_abi and eth_utils raise several types for a wrong value
+        raise ChainError(f"{where}: cannot filter {abi_t} on {value!r} ({exc})") from None
+
+
+def _web3_form(abi_t: str, value: Any) -> Any:
+    if abi_t == "address":
+        return to_checksum_address(value)
+    if abi_t.endswith("]"):
+        return [_web3_form(abi_t[: abi_t.rindex("[")], v) for v in value]  # web3 gives lists
+    return value
+
+
+@cache
+def _event_spec(artifact: str, event: str) -> _EventSpec:
+    for entry in load_artifact(artifact).abi:
+        if entry.get("type") == "event" and entry.get("name") == event and not entry.get("anonymous"):
+            inputs = tuple((str(i["name"]), abi_type(i), bool(i.get("indexed"))) for i in entry["inputs"])
+            sig = f"{event}({','.join(t for _, t, _ in inputs)})"
+            return _EventSpec(event, bytes(keccak(text=sig)), inputs)
+    raise ChainError(f"{artifact} has no event {event!r}")
 
 
 @cache

@@ -1,21 +1,80 @@
-"""Decode raw logs of a deployment's contracts into curation.events dataclasses, with the artifact ABIs."""
+"""Decode raw logs of a deployment's contracts into curation.events dataclasses, with the artifact ABIs.
+
+Solidity `string` values are not checked for UTF-8, so anyone can emit a log whose string field does not
+decode as text (`register`, `updateProfile`, `castVoteWithReason` are permissionless). Such a log must never
+stop a fold: every `string` is read as `bytes` (the ABI encoding is identical) and becomes a ChainText,
+display text with U+FFFD for invalid sequences plus the exact bytes. `decode_args` is the one place that
+does this; the indexer's EventDecoder and ContractClient's event lookups and receipts all use it.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
 from eth_abi.abi import decode as abi_decode
+from eth_abi.grammar import ABIType, TupleType, parse
 from eth_utils.crypto import keccak
 
 from backend.chain.artifacts import abi_type, load_artifact
 from backend.chain.logs import RawLog
 from backend.errors import ChainError
-from curation.events import EVENT_TYPES, ChainEvent, LogPosition
+from curation.events import EVENT_TYPES, ChainEvent, ChainText, LogPosition
 
-__all__ = ["EventDecoder", "UndecodableLog"]
+__all__ = ["EventDecoder", "UndecodableLog", "decode_args", "decode_values", "wire_type"]
+
+_STRING_TYPE = re.compile(r"\bstring\b")
+
+
+@cache
+def wire_type(abi_t: str) -> str:
+    """The type to hand eth_abi for `abi_t`: every `string` in it read as `bytes` (same encoding, no UTF-8)."""
+    return _STRING_TYPE.sub("bytes", abi_t)
+
+
+@cache
+def _parsed(abi_t: str) -> ABIType:
+    parsed: ABIType = parse(abi_t)
+    return parsed
+
+
+def _restore(t: ABIType, value: Any) -> Any:
+    """Turn the bytes eth_abi returned for `string` parts of `t` into ChainText; everything else as is."""
+    if t.is_array:
+        return tuple(_restore(t.item_type, v) for v in value)
+    if isinstance(t, TupleType):
+        return tuple(_restore(c, v) for c, v in zip(t.components, value, strict=True))
+    if getattr(t, "base", None) == "string":
+        return ChainText(value)
+    return value
+
+
+def decode_values(types: Sequence[str], data: bytes) -> tuple[Any, ...]:
+    """eth_abi's decoding of `data` as `types`, except that strings come back as ChainText, never failing
+    on bytes that are not UTF-8 (eth_abi still raises for data that is not ABI-encoded at all)."""
+    if not types:
+        return ()
+    raw = abi_decode([wire_type(t) for t in types], data)
+    return tuple(_restore(_parsed(t), v) for t, v in zip(types, raw, strict=True))
+
+
+def decode_args(inputs: Sequence[tuple[str, bool]], topics: Sequence[bytes], data: bytes) -> list[Any]:
+    """Values of an event's `inputs` ((ABI type, indexed), in ABI order) from a log's topics after topic 0
+    and its data. An indexed dynamic value (string, bytes, array, tuple) is only its keccak hash on chain:
+    it comes back as those 32 bytes. Raises whatever eth_abi raises for a malformed log, and ValueError when
+    the topic count is wrong."""
+    indexed = [t for t, ix in inputs if ix]
+    if len(topics) != len(indexed):
+        raise ValueError(f"expected {len(indexed)} indexed topics, got {len(topics)}")
+    topic_values = [
+        bytes(topic) if _parsed(t).is_dynamic else decode_values([t], bytes(topic))[0]
+        for t, topic in zip(indexed, topics, strict=True)
+    ]
+    data_values = list(decode_values([t for t, ix in inputs if not ix], data))
+    return [topic_values.pop(0) if ix else data_values.pop(0) for _, ix in inputs]
 
 
 class UndecodableLog(ChainError):
@@ -84,21 +143,14 @@ class EventDecoder:
         if spec is None:
             return None
         where = f"{contract}.{spec.name} at block {log.block_number} log {log.log_index}"
-        indexed = [t for t, ix in spec.inputs if ix]
-        plain = [t for t, ix in spec.inputs if not ix]
-        if len(log.topics) != 1 + len(indexed):
-            raise UndecodableLog(f"{where}: expected {1 + len(indexed)} topics, got {len(log.topics)}")
+        indexed = sum(1 for _, ix in spec.inputs if ix)
+        if len(log.topics) != 1 + indexed:
+            raise UndecodableLog(f"{where}: expected {1 + indexed} topics, got {len(log.topics)}")
         try:
-            topic_values = [
-                abi_decode([t], _hex_bytes(topic))[0]
-                for t, topic in zip(indexed, log.topics[1:], strict=True)
-            ]
-            data_values = list(abi_decode(plain, _hex_bytes(log.data))) if plain else []
+            decoded = decode_args(spec.inputs, [_hex_bytes(t) for t in log.topics[1:]], _hex_bytes(log.data))
         except Exception as exc:  # eth_abi raises several types for malformed payloads
             raise UndecodableLog(f"{where}: cannot decode ({type(exc).__name__}: {exc})") from None
-        values: list[Any] = []
-        for abi_t, ix in spec.inputs:
-            values.append(_plain(abi_t, topic_values.pop(0) if ix else data_values.pop(0)))
+        values = [_plain(abi_t, v) for (abi_t, _), v in zip(spec.inputs, decoded, strict=True)]
         at = LogPosition(log.block_number, log.log_index, log.tx_hash.lower(), log.address.lower())
         return spec.cls(at, *values)
 

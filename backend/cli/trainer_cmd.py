@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Final
 
 import typer
 from rich.progress import (
@@ -22,9 +22,14 @@ from backend.cli.common import ChainOpts, add_commands, chain_command, console, 
 from backend.errors import ConfigError
 from backend.trainer import LocalManifest, ManifestItem, PullProgress, ShardedSampler, TrainerClient, pull
 from backend.trainer.sampling import read_exclusions
+from curation import safejson
 from curation.errors import InvalidInput
 
-__all__ = ["register"]
+__all__ = ["MAX_SAMPLER_STATE_BYTES", "register"]
+
+#: Largest sampler state file `sample --state` reads back: a few numbers per worker, so 1 MiB is thousands
+#: of workers.
+MAX_SAMPLER_STATE_BYTES: Final = 1024 * 1024
 
 
 class _RichProgress(PullProgress):
@@ -103,8 +108,8 @@ def _read_state(path: Path) -> dict[str, object] | None:
     if not path.exists():
         return None
     try:
-        state = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
+        state = safejson.load_path(path, max_bytes=MAX_SAMPLER_STATE_BYTES, what="the file")
+    except (OSError, ValueError) as exc:  # JsonRejected is a ValueError
         raise ConfigError(f"sampler state {path} is not readable JSON: {exc}") from None
     if not isinstance(state, dict):
         raise ConfigError(f"sampler state {path} is not a JSON object")

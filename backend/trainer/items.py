@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ from backend.errors import ConfigError
 from curation.batches import item_ref
 from curation.cid import CID
 from curation.errors import CurationError, InvalidInput
-from curation.manifest import ManifestMismatch, load_manifest, load_part
+from curation.manifest import MAX_MANIFEST_BYTES, MAX_PART_BYTES, ManifestMismatch, load_manifest, load_part
 
 __all__ = [
     "MANIFEST_FILE",
@@ -37,15 +38,31 @@ def part_file_name(index: int) -> str:
     return f"manifest-part-{index:05d}.json"
 
 
+def _read_limited(path: Path, limit: int, what: str) -> bytes:
+    """At most `limit` bytes of `path` (OSError propagates); ManifestMismatch when the file is longer, so a
+    huge or endless file is refused without reading it into memory."""
+    with path.open("rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise ManifestMismatch(f"{what} {path} is over the limit of {limit} bytes")
+    return data
+
+
+#: A non-negative decimal integer as manifests write it (ASCII digits only: str.isdigit also accepts "²").
+_DECIMAL = re.compile(r"[0-9]{1,80}")
+
+
 def _int(record: Mapping[str, Any], key: str, where: str) -> int:
     value = record.get(key)
-    if isinstance(value, bool):
-        raise ManifestMismatch(f"{where}: {key} must be an integer, got {value!r}")
-    if isinstance(value, int):
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**80:
         return value
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and _DECIMAL.fullmatch(value):
         return int(value)
-    raise ManifestMismatch(f"{where}: {key} must be an integer, got {value!r}")
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 10**80:
+        shown = f"an integer of {value.bit_length()} bits"
+    else:
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+    raise ManifestMismatch(f"{where}: {key} must be a non-negative integer, got {shown}")
 
 
 @dataclass(frozen=True)
@@ -132,7 +149,7 @@ class LocalManifest:
         if path.is_dir():
             path = path / MANIFEST_FILE
         try:
-            data = path.read_bytes()
+            data = _read_limited(path, MAX_MANIFEST_BYTES, "manifest")
         except FileNotFoundError:
             raise ConfigError(f"manifest {path} does not exist (run `curation pull` first)") from None
         except OSError as exc:
@@ -142,7 +159,7 @@ class LocalManifest:
         for entry in doc.get("item_parts") or []:
             part_path = path.parent / part_file_name(int(entry.get("part", -1)))
             try:
-                part = part_path.read_bytes()
+                part = _read_limited(part_path, MAX_PART_BYTES, f"manifest part {entry.get('part')}")
             except OSError:
                 raise ConfigError(
                     f"manifest part {entry.get('part')} ({part_path.name}) is missing beside {path}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,10 +11,12 @@ from typing import Any, Final
 from backend.trainer.items import LocalManifest, ManifestItem, TrainerError
 from backend.trainer.pull import ITEMS_DIR
 from backend.trainer.report import REPORT_JSON
+from curation import safejson
 from curation.errors import InvalidInput
 from curation.sampler import WeightedSampler
 
 __all__ = [
+    "MAX_PULL_REPORT_BYTES",
     "STATE_FORMAT",
     "PulledDataset",
     "ShardedSampler",
@@ -24,6 +25,9 @@ __all__ = [
 ]
 
 STATE_FORMAT: Final = "curation-commons/sampler-state/v1"
+#: Largest pull report `read_exclusions` parses. The report lists every fetched item in about 450 bytes,
+#: so this covers a pull of about two million items.
+MAX_PULL_REPORT_BYTES: Final = 1024 * 1024 * 1024
 
 
 class ShardedSampler:
@@ -129,9 +133,12 @@ def read_exclusions(root: Path) -> frozenset[int]:
     if not report.exists():
         return frozenset()
     try:
-        doc = json.loads(report.read_text())
-        return frozenset(int(e["item_id"]) for e in doc.get("excluded", []))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        doc = safejson.load_path(report, max_bytes=MAX_PULL_REPORT_BYTES, what="the file")
+        excluded = doc.get("excluded", []) if isinstance(doc, dict) else None
+        if not isinstance(excluded, list) or not all(isinstance(e, dict) for e in excluded):
+            raise TrainerError(f"{report} is not a pull report: `excluded` must be a list of objects")
+        return frozenset(int(e["item_id"]) for e in excluded)
+    except (OSError, ValueError, KeyError, TypeError) as exc:  # JsonRejected is a ValueError
         raise TrainerError(f"{report} is not a readable pull report: {exc}") from None
 
 

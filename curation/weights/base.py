@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from curation.consent import covers
 from curation.errors import CurationError, InvalidInput
+from curation.licenses import license_allows_use
 
 __all__ = [
     "EXCLUSION_REASONS",
@@ -22,6 +24,7 @@ __all__ = [
     "WeightScheme",
     "available_schemes",
     "compute_weights",
+    "eligibility_problem",
     "get_scheme",
     "register_scheme",
 ]
@@ -40,6 +43,35 @@ EXCLUSION_REASONS = (
     "license-not-allowed",  # license classes do not allow the dataset's use (e.g. NC for commercial)
     "empty",  # zero bytes: nothing to train on, and nothing to split a weight by
 )
+
+
+def eligibility_problem(
+    item: ItemFacts, use: int, now: int, license_memo: dict[int, bool] | None = None
+) -> str | None:
+    """The first gate after "removed" that `item` fails for a dataset of `use` at time `now`, or None.
+
+    One definition for every scheme and for the selection that decides whose bytes are checked; the codes
+    are EXCLUSION_REASONS. `license_memo` caches license_allows_use per class mask (256 masks at most).
+    """
+    if item.revoked:
+        return "revoked"
+    if not covers(item.consent, use):
+        return "consent-mismatch"
+    if item.consent_expiry and item.consent_expiry <= now:
+        return "consent-expired"
+    if not item.license_allowed:
+        return "license-not-allowlisted"
+    classes = item.license_classes
+    allowed = None if license_memo is None else license_memo.get(classes)
+    if allowed is None:
+        allowed = license_allows_use(classes, use)
+        if license_memo is not None:
+            license_memo[classes] = allowed
+    if not allowed:
+        return "license-not-allowed"
+    if item.size == 0:
+        return "empty"
+    return None
 
 
 class UnknownScheme(InvalidInput):

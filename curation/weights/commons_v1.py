@@ -20,13 +20,13 @@ from typing import Final
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from curation.errors import InvalidInput
-from curation.licenses import license_allows_use
 from curation.weights.base import (
     WAD,
     InfeasibleCaps,
     SourceWeight,
     WeightInputs,
     WeightResult,
+    eligibility_problem,
     register_scheme,
 )
 
@@ -267,24 +267,9 @@ def _gate(inputs: WeightInputs, bps: int) -> tuple[list[_Source], dict[int, int]
                 )
             if item.item_id != iid:
                 raise InvalidInput(f"inputs.items[{iid}] holds the facts of item {item.item_id}")
-            classes = item.license_classes
-            allowed = license_ok.get(classes)
-            if allowed is None:
-                allowed = license_ok[classes] = license_allows_use(classes, use)
-            if iid in removed:
-                exclusions[iid] = "removed"
-            elif item.revoked:
-                exclusions[iid] = "revoked"
-            elif item.consent & use != use:
-                exclusions[iid] = "consent-mismatch"
-            elif item.consent_expiry and item.consent_expiry <= now:
-                exclusions[iid] = "consent-expired"
-            elif not item.license_allowed:
-                exclusions[iid] = "license-not-allowlisted"
-            elif not allowed:
-                exclusions[iid] = "license-not-allowed"
-            elif item.size == 0:
-                exclusions[iid] = "empty"
+            why = "removed" if iid in removed else eligibility_problem(item, use, now, license_ok)
+            if why is not None:
+                exclusions[iid] = why
             else:
                 ids.append(iid)
                 sizes.append(item.size)

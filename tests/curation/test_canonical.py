@@ -1,15 +1,19 @@
-"""Canonical JSON: the fast writer is byte-identical to the rfc8785 reference on any document."""
+"""Canonical JSON: the fast writer is byte-identical to the rfc8785 reference; parsing is bounded."""
 
 from __future__ import annotations
 
+import pytest
 import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from curation.canonical import MAX_SAFE_INT, canonical_bytes
+from curation.canonical import MAX_SAFE_INT, canonical_bytes, parse_canonical
 from curation.cid import CID, cid_v1_raw
 from curation.consent import format_consent
+from curation.errors import InvalidInput
+from curation.events import ChainText
 from curation.manifest import _cid_text
+from curation.safejson import JsonRejected
 
 _text = st.text(st.characters(exclude_categories=["Cs"]), max_size=12)
 _scalars = st.none() | st.booleans() | st.integers(-MAX_SAFE_INT, MAX_SAFE_INT) | _text
@@ -54,3 +58,35 @@ def test_format_consent_is_stable_under_its_cache() -> None:
     assert format_consent(3) == "train,commercial"
     assert format_consent(3) == "train,commercial"
     assert format_consent(0) == "none"
+
+
+@settings(max_examples=200, deadline=None)
+@given(_docs)
+def test_parse_canonical_reads_back_every_canonical_document(doc: object) -> None:
+    data = canonical_bytes(doc)
+    assert parse_canonical(data, max_bytes=len(data)) == doc
+
+
+def test_parse_canonical_refuses_untrusted_bytes_with_a_typed_error_before_parsing() -> None:
+    doc = canonical_bytes({"a": [[1]], "t": "\u00e9 ChainText"})
+    with pytest.raises(
+        JsonRejected, match=f"part is {len(doc)} bytes, over the limit of {len(doc) - 1} bytes"
+    ):
+        parse_canonical(doc, "part", max_bytes=len(doc) - 1)
+    with pytest.raises(JsonRejected, match="deeper than 2 levels"):
+        parse_canonical(doc, "part", max_depth=2)
+    assert parse_canonical(doc, "part", max_depth=3) == {"a": [[1]], "t": "\u00e9 ChainText"}
+    with pytest.raises(JsonRejected, match="doc is not UTF-8"):
+        parse_canonical(b'"\xff"', "doc")
+    with pytest.raises(JsonRejected, match="doc is refused: its brackets do not balance"):
+        parse_canonical(b"[" * 65_536, "doc")
+    with pytest.raises(JsonRejected, match="doc is refused: it nests arrays/objects deeper than 64 levels"):
+        parse_canonical(b"[" * 65_536 + b"]" * 65_536, "doc")
+    with pytest.raises(InvalidInput, match="not in canonical form"):
+        parse_canonical(b'{"b":1, "a":2}')
+
+
+def test_chain_text_canonicalises_as_its_display_text() -> None:
+    bad, good = ChainText(b"x\xff"), ChainText("\u00e9".encode())
+    assert canonical_bytes({"p": bad, "q": good}) == canonical_bytes({"p": "x\ufffd", "q": "\u00e9"})
+    assert canonical_bytes([bad]) == bytes(rfc8785.dumps([bad]))

@@ -20,8 +20,8 @@ from curation.manifest import (
     load_manifest,
     load_part,
 )
-from curation.state import fold_events
 from curation.unixfs import compute_cid
+from tests.curation.content_helpers import fold_checked
 from tests.curation.test_state_fold import ALICE, BOB, story
 
 CTX = ChainContext(31337, {"CurationVoting": "0xAB" + "00" * 19}, 100, "0x" + "11" * 32, 1_767_225_600)
@@ -29,7 +29,7 @@ CTX = ChainContext(31337, {"CurationVoting": "0xAB" + "00" * 19}, 100, "0x" + "1
 
 def built(shard_items: int = 10_000, **kw: object) -> BuiltManifest:
     events, store = story()
-    state = fold_events(events, 100, lambda cid: store[cid])
+    state = fold_checked(events, 100, store)
     return build_manifest(state, 1, CTX, shard_items=shard_items, **kw)  # type: ignore[arg-type]
 
 
@@ -115,7 +115,7 @@ def test_long_item_lists_are_sharded_into_cid_addressed_parts() -> None:
 
 def test_item_records_are_the_manifest_items_and_do_not_follow_later_state_changes() -> None:
     events, store = story()
-    state = fold_events(events, 100, lambda cid: store[cid])
+    state = fold_checked(events, 100, store)
     m = build_manifest(state, 1, CTX)
     assert list(m.items) == m.doc["items"] == [m.items[i] for i in range(len(m.items))]
     assert m.items[1:] == m.doc["items"][1:]

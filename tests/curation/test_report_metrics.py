@@ -8,7 +8,7 @@ import pytest
 
 from curation.errors import InvalidInput
 from curation.report import build_report, decimal_string, gini, nakamoto, render_markdown
-from curation.state import fold_events
+from tests.curation.content_helpers import fold_checked
 from tests.curation.test_manifest_build import CTX, built
 from tests.curation.test_state_fold import story
 
@@ -39,7 +39,7 @@ def test_decimal_strings_round_half_even_without_floats() -> None:
 
 def test_report_lists_exclusions_turnout_concentration_and_revocations() -> None:
     events, store = story()
-    state = fold_events(events, 100, lambda cid: store[cid])
+    state = fold_checked(events, 100, store)
     m = built()
     report = build_report(state, m, None)
     assert [a["item_id"] for a in report["items_added"]] == [r["item_id"] for r in m.items]
@@ -68,7 +68,7 @@ def test_report_lists_exclusions_turnout_concentration_and_revocations() -> None
 
 def test_markdown_cuts_item_tables_but_says_how_many_rows_the_json_holds() -> None:
     events, store = story()
-    state = fold_events(events, 100, lambda cid: store[cid])
+    state = fold_checked(events, 100, store)
     report = build_report(state, built(), None)
     added = report["items_added"]
     assert len(added) >= 2

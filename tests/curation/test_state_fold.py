@@ -21,6 +21,7 @@ from curation.errors import InvalidInput
 from curation.merkle import merkle_root
 from curation.state import ChainState, UnknownDataset, dataset_inputs, fold_events
 from curation.unixfs import compute_cid
+from tests.curation.content_helpers import fold_checked
 
 ALICE = "0x" + "a1" * 20
 BOB = "0x" + "b0" * 20
@@ -55,6 +56,8 @@ def story(batch_data: bytes | None = None) -> tuple[list[ev.ChainEvent], dict[by
     manifest = build_batch_manifest(leaves)
     manifest_cid = compute_cid(manifest).cid.to_bytes()
     store = {manifest_cid: batch_data if batch_data is not None else manifest}
+    for content in (b"first item", b"second item", b"leaf zero", b"leaf two"):
+        store[compute_cid(content).cid.to_bytes()] = content
     events: list[ev.ChainEvent] = [
         ev.Transfer(log.at(), ZERO, CURATOR, 1000),
         ev.DelegateVotesChanged(log.at(), CURATOR, 0, 1000),
@@ -75,7 +78,7 @@ def story(batch_data: bytes | None = None) -> tuple[list[ev.ChainEvent], dict[by
 
 
 def _fold(events: list[ev.ChainEvent], store: dict[bytes, bytes], block: int = 100) -> ChainState:
-    return fold_events(events, block, lambda cid: store[cid])
+    return fold_checked(events, block, store)
 
 
 def test_leaf_ids_are_stable_and_above_every_single_item_id() -> None:
@@ -104,8 +107,8 @@ def test_fold_admits_leaves_drops_a_duplicate_cid_and_records_revocation() -> No
     state = _fold(events, store)
     batch = state.batches[1]
     assert batch.problem is None
-    assert batch.leaf_ids == (leaf_item_id(1, 0), leaf_item_id(1, 2))
-    assert batch.dropped == {1: "duplicate CID: already registered as item:1"}
+    assert batch.leaf_ids == (leaf_item_id(1, 0), leaf_item_id(1, 1), leaf_item_id(1, 2))
+    assert batch.dropped == {}  # duplicates are a dataset's selection rule, decided in dataset_inputs
     assert state.items[2].revoked
     assert [r.item_id for r in state.revocations] == [2]
     p = state.proposals[1]
@@ -114,7 +117,11 @@ def test_fold_admits_leaves_drops_a_duplicate_cid_and_records_revocation() -> No
     assert state.supply.at(1) == 1000
     din = dataset_inputs(state, 1, 10**9)
     assert din.inputs.sources[0].item_ids == (1, 2, leaf_item_id(1, 0), leaf_item_id(1, 2))
-    assert din.not_admitted[leaf_item_id(1, 1)][0] == "duplicate-cid"
+    assert din.not_admitted[leaf_item_id(1, 1)] == (
+        "duplicate-cid",
+        "duplicate CID: already registered as item:1",
+        1,
+    )
 
 
 def test_fold_ignores_events_after_the_state_block() -> None:

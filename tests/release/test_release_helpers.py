@@ -77,6 +77,8 @@ class Story:
         self, reg: RegistryClient, contents: list[bytes], spdx: str = "CC-BY-4.0"
     ) -> tuple[int, list[Leaf]]:
         leaves = [leaf_for_bytes(i, c, self.lic(spdx), ALL) for i, c in enumerate(contents)]
+        for content in contents:
+            self.store.put_bytes(content)
         stored = store_batch_manifest(self.store, leaves)
         r = reg.submit_batch(leaves, stored.cid)
         return RegistryClient.submitted_id(r), leaves
