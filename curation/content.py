@@ -9,7 +9,7 @@ sha256, or a `problem` sentence that any machine re-reading the same bytes write
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from curation.cid import CID, RAW
 from curation.multiformats import SHA2_256
@@ -18,7 +18,7 @@ from curation.unixfs import CHUNK_SIZE, FileImporter
 __all__ = ["ContentCheck", "ContentChecker", "content_cids", "too_large_problem", "unreadable_problem"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ContentCheck:
     """The outcome of reading one item's bytes.
 
@@ -30,7 +30,7 @@ class ContentCheck:
     item_id: int
     problem: str | None
     sha256: bytes = b""
-    cids: frozenset[bytes] = field(default_factory=frozenset)
+    cids: tuple[bytes, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -100,7 +100,7 @@ class ContentChecker:
         return ContentCheck(self._item_id, None, digest, cids)
 
 
-def content_cids(sha256: bytes, *dag_roots: CID) -> frozenset[bytes]:
-    """The binary CIDs of content with this sha256: its raw CIDv1 plus the given dag-pb roots."""
+def content_cids(sha256: bytes, *dag_roots: CID) -> tuple[bytes, ...]:
+    """The binary CIDs of content with this sha256: its raw CIDv1 plus the given dag-pb roots (sorted)."""
     raw = CID(1, RAW, SHA2_256, sha256)
-    return frozenset({raw.to_bytes(), *(root.to_bytes() for root in dag_roots)})
+    return tuple(sorted({raw.to_bytes(), *(root.to_bytes() for root in dag_roots)}))

@@ -11,7 +11,7 @@ from curation import events as ev
 from curation.batches import item_ref, leaf_item_id, verify_batch_manifest
 from curation.content import ContentCheck
 from curation.errors import InvalidInput
-from curation.merkle import cid_key, leaf_problem
+from curation.merkle import leaf_problem
 from curation.weights.base import ItemFacts, SourceFacts, WeightInputs, eligibility_problem
 
 __all__ = [
@@ -82,8 +82,10 @@ class LicenseState:
         A license manager can narrow a class for everyone, but never widen it for items already submitted
         (an item submitted as non-commercial stays non-commercial whatever the allowlist says later).
         """
+        if len(self.history) <= 1:
+            return self.classes  # never changed: the common case, kept cheap for millions of items
         i = max(self._last_at(key), 0)
-        classes = self.history[i][1] if self.history else self.classes
+        classes = self.history[i][1]
         for _, later, _ in self.history[i + 1 :]:
             classes &= later
         return classes
@@ -561,14 +563,26 @@ def _facts(state: ChainState, item: ItemState) -> ItemFacts:
     )
 
 
-def _first_claims(state: ChainState) -> tuple[dict[bytes, int], dict[bytes, list[int]]]:
-    """First claimant of every CID, and every claimant of every declared sha256 in claim order."""
-    by_cid: dict[bytes, int] = {}
+def _cid_identity(cid: bytes) -> object:
+    """(codec, digest): what the registry compares (a CIDv0 and its CIDv1 dag-pb form are one CID)."""
+    if len(cid) == 34 and cid[0] == 0x12:
+        return (0x70, cid[2:])  # CIDv0: dag-pb, sha2-256
+    if len(cid) == 36 and cid[0] == 0x01:
+        return (cid[1], cid[4:])
+    return cid  # the registry accepts no other form; kept as is
+
+
+def _first_claims(state: ChainState) -> tuple[dict[object, int], dict[bytes, list[int]]]:
+    """First claimant of every CID, and every claimant of every declared sha256 (unordered)."""
+    by_cid: dict[object, ItemState] = {}
     by_sha: dict[bytes, list[int]] = {}
-    for item in sorted(state.items.values(), key=lambda i: i.claim_key):
-        by_cid.setdefault(cid_key(item.cid), item.item_id)  # the registry accepted the CID, so it parses
+    for item in state.items.values():
+        key = _cid_identity(item.cid)
+        first = by_cid.get(key)
+        if first is None or item.claim_key < first.claim_key:
+            by_cid[key] = item
         by_sha.setdefault(item.sha256, []).append(item.item_id)
-    return by_cid, by_sha
+    return {k: v.item_id for k, v in by_cid.items()}, by_sha
 
 
 def _content_owner(state: ChainState, item_id: int, claims: dict[bytes, list[int]]) -> int:
@@ -578,7 +592,7 @@ def _content_owner(state: ChainState, item_id: int, claims: dict[bytes, list[int
     its own bytes were checked and hash the same: a declared sha256 alone cannot squat on content.
     """
     check = state.content[item_id]
-    for other in claims.get(check.sha256, ()):
+    for other in sorted(claims.get(check.sha256, ()), key=lambda i: state.items[i].claim_key):
         if other == item_id:
             return item_id
         theirs = state.content.get(other)
@@ -619,7 +633,7 @@ def _select(state: ChainState, dataset_id: int, state_timestamp: int, *, check_c
     included: set[int] = set()
     removed: set[int] = set()
     out = _Selection()
-    use = ds.use
+    use = int(ds.use)
     for p in sources:
         named: list[tuple[int, int | None]] = [(i, None) for i in p.item_ids]
         for b in p.batch_ids:
@@ -642,14 +656,15 @@ def _select(state: ChainState, dataset_id: int, state_timestamp: int, *, check_c
             named.extend((i, b) for i in batch.leaf_ids)
         ids: list[int] = []
         for item_id, batch_id in named:
-            latest, last_remove = decision(item_id, batch_id)
-            if latest is not None and latest.kind == REMOVE:
-                removed.add(item_id)  # the latest decision took it out: reported as removed
-            elif last_remove is not None and _order(p) < _order(last_remove):
-                continue  # a later REMOVE overrode this INCLUDE; a still later INCLUDE counts instead
+            if item_id in remove_item or (batch_id is not None and batch_id in remove_batch):
+                latest, last_remove = decision(item_id, batch_id)
+                if latest is not None and latest.kind == REMOVE:
+                    removed.add(item_id)  # the latest decision took it out: reported as removed
+                elif last_remove is not None and _order(p) < _order(last_remove):
+                    continue  # a later REMOVE overrode this INCLUDE; a still later INCLUDE counts instead
             included.add(item_id)
             item = state.items[item_id]
-            first = by_cid[cid_key(item.cid)]
+            first = by_cid[_cid_identity(item.cid)]
             if first != item_id:
                 if batch_id is None:
                     detail = f"its CID was registered first as {item_ref(first)}"

@@ -237,7 +237,7 @@ def _compute(inputs: WeightInputs, canon: dict[str, str | None]) -> WeightResult
 def _gate(inputs: WeightInputs, bps: int) -> tuple[list[_Source], dict[int, int], dict[int, str]]:
     """Sources in acceptance order with their eligible items; each item counted in its earliest source."""
     use, now, removed, facts = (
-        inputs.dataset_use,
+        int(inputs.dataset_use),  # a plain int: IntFlag arithmetic is ~10x slower per item
         inputs.state_timestamp,
         inputs.removed_item_ids,
         inputs.items,

@@ -19,7 +19,7 @@ from backend.chain.registry import RegistryClient
 from backend.chain.voting import DatasetParams, ProposalKind, ProposalState, VotingClient
 from backend.errors import ChainError, ContractRevert
 from backend.index import Indexer
-from backend.release import ReleaseEnv, fold_state, open_indexer, store_batch_manifest
+from backend.release import ReleaseEnv, fold_state, open_indexer, prepare_dataset, store_batch_manifest
 from curation.batches import leaf_for_bytes
 from curation.consent import Consent
 from curation.manifest import ChainContext, build_manifest
@@ -93,6 +93,8 @@ class World:
 
     def batch(self, reg: RegistryClient, contents: list[bytes], spdx: str = "CC-BY-4.0") -> int:
         leaves = [leaf_for_bytes(i, c, self.story.lic(spdx), ALL) for i, c in enumerate(contents)]
+        for content in contents:
+            self.story.store.put_bytes(content)
         stored = store_batch_manifest(self.story.store, leaves)
         r = reg.submit_batch(leaves, stored.cid)
         self.leaves[stored.root] = leaves
@@ -350,6 +352,7 @@ def _derive(world: World, indexer: Indexer) -> Derived:
         state_block_hash=cursor.hash,
         state_timestamp=int(header["timestamp"]),
     )
+    prepare_dataset(world.env, state, world.dataset_id, ctx)
     built = build_manifest(state, world.dataset_id, ctx, shard_items=SHARD_ITEMS)
     report = build_report(state, built, None)
     return Derived(
