@@ -13,6 +13,8 @@ from backend.chain.registry import RegistryClient
 from backend.errors import ConfigError
 from backend.ipfs import ContentStore
 from backend.ipfs.base import check_source_file
+from backend.ipfs.limits import get_batch_manifest
+from backend.settings import Settings
 from curation.batches import build_batch_manifest, leaf_item_id, verify_batch_manifest
 from curation.cid import CID, parse_cid
 from curation.consent import format_consent
@@ -38,6 +40,9 @@ __all__ = [
 
 #: Called after each step with (what happened, path or None).
 Progress = Callable[[str, Path | None], None]
+
+#: The operator default for one batch manifest read (Settings.max_batch_manifest_bytes, docs/storage.md).
+_MAX_BATCH_MANIFEST_BYTES: int = Settings.model_fields["max_batch_manifest_bytes"].default
 
 
 class ContributionFailed(CurationError):
@@ -285,7 +290,8 @@ def change_leaf_consent(
     if narrow is None:
         return registry.revoke_leaf(batch_id, leaf_index)
     _check_narrowing(narrow, expiry)
-    manifest = verify_batch_manifest(store.get_bytes(batch.manifest_cid), batch.root, batch.count)
+    data = get_batch_manifest(store, batch.manifest_cid, batch.count, max_bytes=_MAX_BATCH_MANIFEST_BYTES)
+    manifest = verify_batch_manifest(data, batch.root, batch.count)
     leaf = manifest.leaves[leaf_index]
     proof = MerkleTree.from_leaves(manifest.leaves).proof(leaf_index)
     return registry.narrow_leaf(batch_id, leaf, proof, narrow, expiry)

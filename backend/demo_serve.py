@@ -13,6 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from backend.api.app import create_app
+from backend.api.serving import uvicorn_options
 from backend.api.settings import ApiSettings
 from backend.api.state_adapter import DEFAULT_TTL, StateReadModel
 from backend.chain.signatures import erc1271_accepts
@@ -44,11 +45,15 @@ def demo_env(settings: Settings, result: DemoResult) -> ReleaseEnv:
     )
 
 
+def _api_settings(settings: Settings) -> ApiSettings:
+    if isinstance(settings, ApiSettings):
+        return settings
+    return ApiSettings.model_validate(settings.model_dump())
+
+
 def demo_app(settings: Settings, env: ReleaseEnv, *, ttl: float = DEFAULT_TTL) -> FastAPI:
     """The API app reading `env` through a StateReadModel (folded once here, so errors show at start)."""
-    api_settings = (
-        settings if isinstance(settings, ApiSettings) else ApiSettings.model_validate(settings.model_dump())
-    )
+    api_settings = _api_settings(settings)
     model = StateReadModel(env, ttl=ttl)
     model.refresh()
     check = partial(erc1271_accepts, env.w3)  # contract wallets can sign in too (ERC-1271)
@@ -56,13 +61,22 @@ def demo_app(settings: Settings, env: ReleaseEnv, *, ttl: float = DEFAULT_TTL) -
 
 
 class DemoServer:
-    """uvicorn serving one app; `run()` blocks until Ctrl-C (in the main thread) or `stop()`."""
+    """uvicorn serving one app; `run()` blocks until Ctrl-C (in the main thread) or `stop()`.
+
+    `settings` decide which proxies' X-Forwarded-For is believed (none by default), as for `curation serve`.
+    """
 
     def __init__(
-        self, app: FastAPI, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, log_level: str = "info"
+        self,
+        app: FastAPI,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        log_level: str = "info",
+        settings: ApiSettings | None = None,
     ) -> None:
         self.host = host
-        config = uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="off")
+        options = uvicorn_options(settings if settings is not None else ApiSettings(), log_level)
+        config = uvicorn.Config(app, host=host, port=port, lifespan="off", **options)
         self.server = uvicorn.Server(config)
 
     @property
@@ -109,7 +123,8 @@ def serve_demo(
     base = env if env is not None else demo_env(settings, result)
     with tempfile.TemporaryDirectory(prefix="curation-demo-serve-") as tmp:
         served = replace(base, db_url=f"sqlite:///{Path(tmp) / 'index.sqlite'}")
-        server = DemoServer(demo_app(settings, served, ttl=ttl), host, port, log_level)
+        api_settings = _api_settings(settings).with_served_origin(host, port)
+        server = DemoServer(demo_app(api_settings, served, ttl=ttl), host, port, log_level, api_settings)
         if on_server is not None:
             on_server(server)
         say(

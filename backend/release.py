@@ -19,13 +19,14 @@ from backend.chain.releases import ReleaseClient, ReleaseInfo
 from backend.chain.voting import VotingClient
 from backend.errors import ChainError, ConfigError, StoreError
 from backend.index.indexer import DEFAULT_MAX_REORG_DEPTH, Indexer, SyncProgress
-from backend.ipfs import ContentStore, open_store
+from backend.ipfs import ContentStore, ContentTooLarge, open_store
+from backend.ipfs.limits import get_batch_manifest, get_manifest, get_manifest_part
 from backend.settings import Settings
 from curation.batches import build_batch_manifest, item_ref
 from curation.blocks import BlockMismatch
 from curation.canonical import sha256_hex
 from curation.cid import CID
-from curation.content import ContentCheck, ContentChecker, unreadable_problem
+from curation.content import ContentCheck, ContentChecker, too_large_problem, unreadable_problem
 from curation.errors import InvalidInput
 from curation.exports import DEFAULT_GATEWAY, croissant, dataset_card
 from curation.manifest import (
@@ -51,7 +52,6 @@ from curation.state import (
     fold_events,
     needed_batches,
 )
-from curation.unixfs import MalformedBlock
 
 __all__ = [
     "BatchUnavailable",
@@ -63,6 +63,7 @@ __all__ = [
     "StoredBatch",
     "UnknownRelease",
     "VerifyResult",
+    "admit_accepted_batches",
     "admit_dataset_batches",
     "build_release",
     "check_dataset_content",
@@ -94,6 +95,8 @@ class ReleaseEnv:
     gateway: str = DEFAULT_GATEWAY
     max_reorg_depth: int = DEFAULT_MAX_REORG_DEPTH
     progress: Callable[[SyncProgress], None] | None = None  # told about every batch an index sync stores
+    #: operator limit on one batch manifest read (CURATION_MAX_BATCH_MANIFEST_BYTES; docs/storage.md)
+    max_batch_manifest_bytes: int = Settings.model_fields["max_batch_manifest_bytes"].default
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ReleaseEnv:
@@ -116,6 +119,7 @@ class ReleaseEnv:
             settings.confirmations,
             gateway,
             settings.max_reorg_depth,
+            max_batch_manifest_bytes=settings.max_batch_manifest_bytes,
         )
 
     def releases(self) -> ReleaseClient:
@@ -174,17 +178,28 @@ def fold_state(env: ReleaseEnv, indexer: Indexer, block: int) -> ChainState:
     return fold_events(decoder.decode_all(indexer.logs(block)), block)
 
 
-def admit_dataset_batches(store: ContentStore, state: ChainState, dataset_id: int) -> None:
+def admit_dataset_batches(
+    store: ContentStore,
+    state: ChainState,
+    dataset_id: int,
+    *,
+    max_bytes: int = ReleaseEnv.max_batch_manifest_bytes,
+    only: int | None = None,
+) -> None:
     """Read the manifests of the batches the dataset's accepted proposals include (and no other).
 
-    A manifest that is not the batch's or is malformed marks the batch invalid (the same on every machine);
-    one that no store here can give stops the release with the batch, the proposal and the remedies.
+    A manifest that is not the batch's, malformed, or larger than the format allows for its leaf count marks
+    the batch invalid (the same on every machine); one that no store here can give, or that is over the
+    operator's `max_bytes`, stops the release with the batch, the proposal and the remedies.
     """
     for batch_id, proposal_id in needed_batches(state, dataset_id).items():
-        cid = CID.parse(state.batches[batch_id].manifest_cid)
+        if only is not None and batch_id != only:
+            continue
+        batch = state.batches[batch_id]
+        cid = CID.parse(batch.manifest_cid)
 
-        def load(raw: bytes, cid: CID = cid) -> bytes:
-            return store.get_bytes(cid)
+        def load(raw: bytes, cid: CID = cid, count: int = batch.count) -> bytes:
+            return get_batch_manifest(store, cid, count, max_bytes=max_bytes)
 
         try:
             admit_batch(state, batch_id, load)
@@ -198,6 +213,26 @@ def admit_dataset_batches(store: ContentStore, state: ChainState, dataset_id: in
             ) from None
 
 
+def admit_accepted_batches(env: ReleaseEnv, state: ChainState) -> list[str]:
+    """For reading (the API): admit every batch some dataset needs; return why any could not be read.
+
+    Unlike a release, a read model must not stop when one batch is unreadable: that batch stays a header
+    (its leaves are not listed) and the reason is returned for the log.
+    """
+    problems: list[str] = []
+    for dataset_id in sorted(state.datasets):
+        for batch_id in needed_batches(state, dataset_id):
+            if state.batches[batch_id].loaded:
+                continue
+            try:
+                admit_dataset_batches(
+                    env.store, state, dataset_id, max_bytes=env.max_batch_manifest_bytes, only=batch_id
+                )
+            except BatchUnavailable as exc:
+                problems.append(str(exc))
+    return problems
+
+
 def check_item_content(store: ContentStore, item: ItemState) -> ContentCheck:
     """Stream the item's bytes (never past its declared size) and compare them with what was declared.
 
@@ -207,11 +242,13 @@ def check_item_content(store: ContentStore, item: ItemState) -> ContentCheck:
     cid = CID.parse(item.cid)
     checker = ContentChecker(item.item_id, item.size, item.sha256)
     try:
-        for chunk in store.iter_bytes(cid):
+        for chunk in store.iter_bytes(cid, max_bytes=item.size):
             checker.feed(chunk)
             if checker.read > item.size:
                 break  # one byte past the claim is enough: the rest is never read
-    except (InvalidInput, MalformedBlock):
+    except ContentTooLarge:  # the DAG's root declares more bytes than the claim: refused before reading them
+        return ContentCheck(item.item_id, too_large_problem(item.size))
+    except InvalidInput:  # not a UnixFS file, or over the format limits: a fact about the content
         return ContentCheck(item.item_id, unreadable_problem(str(cid), "its DAG is not a UnixFS file"))
     except BlockMismatch as exc:
         raise StoreError(str(exc)) from None
@@ -240,7 +277,7 @@ def check_dataset_content(store: ContentStore, state: ChainState, dataset_id: in
 def prepare_dataset(env: ReleaseEnv, state: ChainState, dataset_id: int, ctx: ChainContext) -> None:
     """Read what a release of the dataset needs beyond the logs: its batches, then its items' bytes."""
     state.dataset(dataset_id)
-    admit_dataset_batches(env.store, state, dataset_id)
+    admit_dataset_batches(env.store, state, dataset_id, max_bytes=env.max_batch_manifest_bytes)
     check_dataset_content(env.store, state, dataset_id, ctx.state_timestamp)
 
 
@@ -300,7 +337,7 @@ class FetchedManifest:
 
 def _fetch_checked(store: ContentStore, info: ReleaseInfo) -> bytes:
     try:
-        data = store.get_bytes(info.manifest_cid)
+        data = get_manifest(store, info.manifest_cid)
     except StoreError as exc:
         raise StoreError(
             f"manifest {info.manifest_cid} of release {info.number} is not available from the store: {exc}"
@@ -318,7 +355,7 @@ def _items_of(store: ContentStore, doc: Mapping[str, Any]) -> list[dict[str, Any
     items = list(doc.get("items") or [])
     for entry in doc.get("item_parts") or []:
         try:
-            part = store.get_bytes(str(entry["cid"]))
+            part = get_manifest_part(store, str(entry["cid"]))
         except StoreError as exc:
             raise StoreError(
                 f"manifest part {entry.get('part')} ({entry.get('cid')}) is not available: {exc}"
@@ -570,8 +607,8 @@ def verify_release(
     fetched: bytes | None = None
     fetched_doc: dict[str, Any] | None = None
     try:
-        fetched = env.store.get_bytes(info.manifest_cid)
-    except StoreError as exc:
+        fetched = get_manifest(env.store, info.manifest_cid)
+    except (StoreError, ManifestMismatch) as exc:
         differences.append(f"the anchored manifest {info.manifest_cid} cannot be fetched: {exc}")
     fetched_sha = sha256_hex(fetched) if fetched is not None else None
     if fetched_sha is not None and fetched_sha != anchored:
@@ -628,7 +665,7 @@ def verify_release(
     if fetched_doc is not None and not differences:
         for part in rebuilt.parts:
             try:
-                load_part(env.store.get_bytes(part.cid), fetched_doc["item_parts"][part.index])
+                load_part(get_manifest_part(env.store, part.cid), fetched_doc["item_parts"][part.index])
             except (StoreError, ManifestMismatch) as exc:
                 differences.append(f"manifest part {part.index}: {exc}")
     return VerifyResult(

@@ -29,10 +29,21 @@ class Settings(BaseSettings):
     ipfs: str | None = None
     ipfs_gateway: str | None = None
     ipfs_timeout: float = 30.0
+    # Largest batch manifest read from the content store (an operator resource limit, docs/storage.md): a
+    # canonical manifest of 1,000,000 leaves is 220 MB, 258 MB with every field at its maximum.
+    max_batch_manifest_bytes: int = Field(default=256 * 2**20, gt=0)
     db: str | None = None
     deployment: Path | None = None
     keystore_dir: Path | None = None
     confirmations: int = 0
+    # Waiting for the chain's JSON-RPC node (backend.chain.logs.RpcLimits): seconds to connect, seconds to
+    # wait for each part of an answer, most seconds one call may take with all its retries, largest answer.
+    rpc_connect_timeout: float = Field(default=5.0, gt=0)
+    rpc_timeout: float = Field(default=10.0, gt=0)
+    rpc_retry_time: float = Field(default=60.0, gt=0)
+    rpc_max_answer_bytes: int = Field(default=128 * 2**20, gt=0)
+    # The deepest reorg the indexer rolls back; deeper stops with ReorgTooDeepError (docs/indexer.md).
+    max_reorg_depth: int = Field(default=256, ge=1)
 
     @property
     def blocks_dir(self) -> Path:

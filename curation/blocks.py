@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import hmac
+from typing import Final
 
 from curation.cid import CID, DAG_PB, RAW, cid_v0
 from curation.errors import CurationError, InvalidInput
 from curation.multiformats import SHA2_256, multihash_digest
 
-__all__ = ["BlockMismatch", "block_cid", "verify_block"]
+__all__ = [
+    "MAX_BLOCK_SIZE",
+    "BlockMismatch",
+    "BlockTooLarge",
+    "block_cid",
+    "check_block_size",
+    "verify_block",
+]
+
+#: Format limit: the largest block any IPFS implementation stores or transfers (bitswap refuses bigger ones;
+#: Kubo's `block/put` needs --allow-big-block past 1 MiB). Our importer writes blocks of at most 256 KiB.
+MAX_BLOCK_SIZE: Final = 2 * 1024 * 1024
 
 
 class BlockMismatch(CurationError):
@@ -20,6 +32,25 @@ class BlockMismatch(CurationError):
             f"not {cid.digest.hex()[:16]}... (tampered or corrupted content)"
         )
         self.cid = cid
+
+
+class BlockTooLarge(InvalidInput):
+    """A block (or a leaf a parent declares) is larger than MAX_BLOCK_SIZE: invalid content on every node."""
+
+    def __init__(self, cid: CID, size: int, *, declared: bool = False) -> None:
+        how = "is declared by its parent as" if declared else "is"
+        super().__init__(
+            f"block {cid} {how} {size} bytes, over the {MAX_BLOCK_SIZE}-byte limit of an IPFS block "
+            "(no IPFS node stores or transfers such a block): the content is invalid"
+        )
+        self.cid = cid
+        self.size = size
+
+
+def check_block_size(cid: CID, size: int) -> None:
+    """Raise BlockTooLarge if a block of `size` bytes breaks the MAX_BLOCK_SIZE format limit."""
+    if size > MAX_BLOCK_SIZE:
+        raise BlockTooLarge(cid, size)
 
 
 def verify_block(cid: CID, data: bytes | memoryview) -> None:

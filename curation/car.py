@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
-from curation.blocks import verify_block
+from curation.blocks import MAX_BLOCK_SIZE, check_block_size, verify_block
 from curation.cid import CID
 from curation.errors import InvalidInput
 from curation.multiformats import read_varint, varint
 
 __all__ = ["CarError", "encode_header", "read_car", "write_car"]
 
-# A header or a section larger than this is not something Kubo writes (blocks are at most 2 MiB).
-_MAX_SECTION = 4 * 1024 * 1024 + 1024
+# A section is a CID (well under 1 KiB) and a block of at most MAX_BLOCK_SIZE; nothing larger is read.
+_MAX_SECTION = MAX_BLOCK_SIZE + 1024
 _MAX_HEADER = 64 * 1024
 
 
@@ -154,6 +154,7 @@ def read_car(stream: BinaryIO) -> tuple[list[CID], Iterator[tuple[CID, bytes]]]:
             except InvalidInput as exc:
                 raise CarError(f"bad CID in CAR section: {exc}") from None
             data = section[pos:]
+            check_block_size(cid, len(data))
             verify_block(cid, data)
             yield cid, data
 

@@ -5,17 +5,20 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Final, Protocol
 
-from curation.blocks import verify_block
+from curation.blocks import MAX_BLOCK_SIZE, BlockTooLarge, check_block_size, verify_block
 from curation.cid import CID, DAG_PB, RAW
 from curation.errors import CurationError, InvalidInput
 from curation.multiformats import IDENTITY, SHA2_256, read_varint, varint
 
 __all__ = [
     "CHUNK_SIZE",
+    "MAX_DAG_DEPTH",
     "MAX_LINKS",
+    "MAX_LINKS_PER_NODE",
     "Block",
+    "DagLimitExceeded",
     "FileImporter",
     "ImportedFile",
     "LeafReader",
@@ -23,6 +26,8 @@ __all__ = [
     "NotAFile",
     "PBLink",
     "PBNode",
+    "ReadLimitExceeded",
+    "SizeMismatch",
     "UnixFSData",
     "compute_cid",
     "decode_pbnode",
@@ -39,6 +44,14 @@ __all__ = [
 CHUNK_SIZE = 256 * 1024  # Kubo's and js-ipfs's default fixed-size chunker (size-262144)
 MAX_LINKS = 174  # links per node of the balanced layout (both implementations)
 
+# Format limits of a UnixFS file DAG: facts about content, the same on every machine. A DAG that breaks one is
+# invalid content (DagLimitExceeded, an InvalidInput), whoever serves it. Blocks: curation.blocks.MAX_BLOCK_SIZE.
+#: Most links one file node may have. Kubo and js-ipfs write 174, Helia at most 1024.
+MAX_LINKS_PER_NODE: Final = 1024
+#: Deepest a file DAG may be (the root is depth 0). A balanced DAG of 174-link nodes over 256 KiB chunks is
+#: 4 deep at 224 TiB; a trickle DAG of the same file is a few times deeper.
+MAX_DAG_DEPTH: Final = 64
+
 # UnixFS Data.Type values
 _RAW, _DIRECTORY, _FILE, _METADATA, _SYMLINK, _HAMT = 0, 1, 2, 3, 4, 5
 _TYPE_NAMES = {0: "raw", 1: "directory", 2: "file", 3: "metadata", 4: "symlink", 5: "hamt-sharded directory"}
@@ -50,8 +63,33 @@ class NotAFile(InvalidInput):
     """The CID names a directory, symlink or non-UnixFS block, where a file was expected."""
 
 
-class MalformedBlock(CurationError):
-    """A block verified against its CID, but is not valid dag-pb/UnixFS."""
+class MalformedBlock(InvalidInput):
+    """A block verified against its CID, but is not valid dag-pb/UnixFS (invalid content, deterministically)."""
+
+
+class DagLimitExceeded(MalformedBlock):
+    """A file DAG breaks a format limit: too many links in a node (MAX_LINKS_PER_NODE) or too deep
+    (MAX_DAG_DEPTH)."""
+
+
+class SizeMismatch(MalformedBlock):
+    """A file DAG's declared sizes do not add up: a node's filesize is not its data plus its blocksizes, it
+    declares a blocksize per link for some links only, or a child holds other than its parent declares."""
+
+
+class ReadLimitExceeded(CurationError):
+    """The file is larger than the reader's `max_bytes`: a limit of the reader, not a fault of the content.
+
+    `declared` is the file size the root block declares (the reader checks it before reading further).
+    Stores turn it into backend.ipfs.errors.ContentTooLarge.
+    """
+
+    def __init__(self, cid: CID, limit: int, declared: int | None) -> None:
+        size = "" if declared is None else f" {declared} bytes (as its root declares),"
+        super().__init__(f"file {cid} is{size} over the read limit of {limit} bytes")
+        self.cid = cid
+        self.limit = limit
+        self.declared = declared
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,47 +476,112 @@ def _verified(get_block: Callable[[CID], Buffer], cid: CID) -> Buffer:
     return data
 
 
+def _unixfs_node(cid: CID, block: Buffer) -> tuple[PBNode, UnixFSData]:
+    try:
+        node = decode_pbnode(block)
+        if node.data is None:
+            raise InvalidInput("dag-pb node without UnixFS data")
+        meta = decode_unixfs(node.data)
+    except InvalidInput as exc:
+        raise MalformedBlock(f"block {cid} is not a valid UnixFS node: {exc}") from None
+    if meta.type not in (_FILE, _RAW):
+        kind = _TYPE_NAMES.get(meta.type, f"type {meta.type}")
+        raise NotAFile(f"{cid} is a UnixFS {kind}, not a file")
+    return node, meta
+
+
+def _node_size(cid: CID, node: PBNode, meta: UnixFSData) -> int:
+    """The file bytes under a file node, once its declared sizes are checked against each other."""
+    links = len(node.links)
+    if links > MAX_LINKS_PER_NODE:
+        raise DagLimitExceeded(
+            f"file node {cid} has {links} links, over the format limit of {MAX_LINKS_PER_NODE} links per node"
+        )
+    if len(meta.blocksizes) != links:
+        raise SizeMismatch(
+            f"file node {cid} has {links} links but declares {len(meta.blocksizes)} blocksizes "
+            "(a file node declares the size of each child)"
+        )
+    total = len(meta.data) + sum(meta.blocksizes)
+    if meta.filesize is not None and meta.filesize != total:
+        raise SizeMismatch(
+            f"file node {cid} declares a filesize of {meta.filesize} bytes, but its data and blocksizes "
+            f"add up to {total}"
+        )
+    return total
+
+
 def iter_file(
-    root: CID, get_block: Callable[[CID], Buffer], leaf_reader: LeafReader | None = None
+    root: CID,
+    get_block: Callable[[CID], Buffer],
+    leaf_reader: LeafReader | None = None,
+    *,
+    max_bytes: int | None = None,
 ) -> Iterator[Buffer]:
     """Yield the bytes of the UnixFS file `root`, verifying every block against its CID before use.
 
     `get_block` returns a block's bytes (from any untrusted source). If `leaf_reader` is given, raw
     leaves whose size the parent records are read through it instead (one stream instead of one request
     per block), and still verified one by one. Raises BlockMismatch naming the first bad block.
+
+    Limits: the DAG must keep the format limits (blocks up to MAX_BLOCK_SIZE, MAX_LINKS_PER_NODE links per
+    node, MAX_DAG_DEPTH deep) and its declared sizes must add up (a node's filesize is its data plus its
+    blocksizes, each child holds what its parent declares), else DagLimitExceeded, BlockTooLarge or
+    SizeMismatch (InvalidInput: the content is invalid). So the root's declared size is the exact size of
+    the file, a DAG repeating links can only read back as what it declares, and with `max_bytes` a file
+    declaring more is refused (ReadLimitExceeded) right after its root block, before any byte is yielded.
+    Memory stays bounded: at most MAX_LINKS_PER_NODE pending links per level of depth.
     """
+    if max_bytes is not None and max_bytes < 0:
+        raise InvalidInput(f"max_bytes must be at least 0, not {max_bytes}")
     offset = 0
-    # Depth-first stack of (cid, expected file-size of the subtree or None).
-    stack: list[tuple[CID, int | None]] = [(root, None)]
+    declared = -1  # file size the root declares, known once the root block is read
+    # Depth-first stack of (cid, file size its parent declares for it (None for the root), depth).
+    stack: list[tuple[CID, int | None, int]] = [(root, None, 0)]
     while stack:
-        cid, size_hint = stack.pop()
+        cid, expected, depth = stack.pop()
         if cid.codec == RAW:
-            if leaf_reader is not None and size_hint is not None and cid.hash_code == SHA2_256:
-                data = leaf_reader(offset, size_hint)
+            if expected is not None and expected > MAX_BLOCK_SIZE:
+                raise BlockTooLarge(cid, expected, declared=True)
+            if leaf_reader is not None and expected is not None and cid.hash_code == SHA2_256:
+                data = leaf_reader(offset, expected)
                 verify_block(cid, data)
             else:
                 data = _verified(get_block, cid)
-            offset += len(data)
-            if data:
-                yield data
+            check_block_size(cid, len(data))
+            if expected is None:
+                declared = len(data)
+                if max_bytes is not None and declared > max_bytes:
+                    raise ReadLimitExceeded(root, max_bytes, declared)
+            elif len(data) != expected:
+                raise SizeMismatch(f"leaf {cid} holds {len(data)} bytes, its parent declares {expected}")
+        else:
+            if cid.codec != DAG_PB:
+                raise NotAFile(f"{cid} is a {cid.codec_name} block, not a UnixFS file")
+            block = _verified(get_block, cid)
+            check_block_size(cid, len(block))
+            node, meta = _unixfs_node(cid, block)
+            total = _node_size(cid, node, meta)
+            if expected is None:
+                declared = total
+                if max_bytes is not None and declared > max_bytes:
+                    raise ReadLimitExceeded(root, max_bytes, declared)
+            elif total != expected:
+                raise SizeMismatch(f"file node {cid} holds {total} bytes, its parent declares {expected}")
+            if node.links:
+                if depth >= MAX_DAG_DEPTH:
+                    raise DagLimitExceeded(
+                        f"file DAG {root} is deeper than the format limit of {MAX_DAG_DEPTH} levels "
+                        f"(node {cid} at depth {depth} has links)"
+                    )
+                children = zip(reversed(node.links), reversed(meta.blocksizes), strict=True)
+                stack.extend((link.cid, size, depth + 1) for link, size in children)
+            data = meta.data
+        if not data:
             continue
-        if cid.codec != DAG_PB:
-            raise NotAFile(f"{cid} is a {cid.codec_name} block, not a UnixFS file")
-        block = _verified(get_block, cid)
-        try:
-            node = decode_pbnode(block)
-            if node.data is None:
-                raise InvalidInput("dag-pb node without UnixFS data")
-            meta = decode_unixfs(node.data)
-        except InvalidInput as exc:
-            raise MalformedBlock(f"block {cid} is not a valid UnixFS node: {exc}") from None
-        if meta.type not in (_FILE, _RAW):
-            kind = _TYPE_NAMES.get(meta.type, f"type {meta.type}")
-            raise NotAFile(f"{cid} is a UnixFS {kind}, not a file")
-        if meta.data:
-            offset += len(meta.data)
-            yield meta.data
-        sizes: list[int | None] = list(meta.blocksizes)
-        if len(sizes) != len(node.links):
-            sizes = [None] * len(node.links)
-        stack.extend(zip((link.cid for link in reversed(node.links)), reversed(sizes), strict=True))
+        if max_bytes is not None and offset + len(data) > max_bytes:  # unreachable once sizes add up
+            raise ReadLimitExceeded(root, max_bytes, declared)
+        offset += len(data)
+        yield data
+    if offset != declared:  # unreachable once sizes add up; never hand out a file of another size
+        raise SizeMismatch(f"file {root} read back as {offset} bytes, its root declares {declared}")

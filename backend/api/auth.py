@@ -76,12 +76,17 @@ class Authenticator:
         clock: Clock,
         contract_check: SignatureCheck | None = None,
         nonces: NonceStore | None = None,
+        max_nonces_per_client: int | None = None,
     ) -> None:
         self.domain = domain
         self.uri = uri
         self.statement = statement
         self.chain_ids = frozenset(chain_ids)
-        self.nonces = nonces if nonces is not None else MemoryNonceStore(nonce_ttl, max_nonces, clock)
+        self.nonces = (
+            nonces
+            if nonces is not None
+            else MemoryNonceStore(nonce_ttl, max_nonces, clock, max_per_client=max_nonces_per_client)
+        )
         self.tokens = SessionTokens(secret, clock)
         self._session_ttl = session_ttl
         self._skew = skew
@@ -99,6 +104,7 @@ class Authenticator:
             text,
             signature,
             domain=self.domain,
+            uri=self.uri,
             chain_ids=self.chain_ids,
             now=now,
             skew=self._skew,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
@@ -28,7 +29,6 @@ __all__ = [
     "StoreDep",
     "client_key",
     "get_context",
-    "rate_limit",
 ]
 
 #: Bodies other than uploads are a short sign-in message; anything bigger is refused before it is buffered.
@@ -80,14 +80,28 @@ Offset = Annotated[int, Query(ge=0, le=2**31, description="rows to skip")]
 Limit = Annotated[int, Query(ge=1, le=1000, description="rows to return (at most 1000)")]
 
 
+#: Longest client key kept (a trusted proxy may forward a name rather than an address).
+_MAX_KEY = 64
+
+
 def client_key(request: Request) -> str:
-    """Who a request counts against: the peer address (put the API behind a proxy that sets it right)."""
-    return request.client.host if request.client else "unknown"
+    """Who a request counts against, for rate limits and sign-in nonces.
 
-
-async def rate_limit(request: Request, ctx: Ctx) -> None:
-    """Spend one token of the client's bucket (RateLimited -> 429 with Retry-After)."""
-    ctx.limiter.hit(client_key(request))
+    The client address is the TCP peer, or what a proxy listed in CURATION_API_TRUSTED_PROXIES forwarded
+    (uvicorn resolves that before the app sees the request; nobody else's X-Forwarded-For counts). An IPv6
+    client is its /64 network, since one host is routinely given a whole /64 to pick addresses from; an
+    IPv4-mapped IPv6 address is its IPv4 address.
+    """
+    host = request.client.host if request.client else ""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host[:_MAX_KEY] or "unknown"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 _bearer = HTTPBearer(auto_error=False, description="session token from POST /auth/verify")

@@ -51,10 +51,15 @@ class _Model(BaseModel):
 
 
 class ErrorBody(_Model):
-    """Every error response: a sentence saying what was wrong, and a stable code."""
+    """Every error response: a sentence saying what was wrong, a stable code, and the id of its log line.
+
+    The detail never carries URL credentials or API keys, local file paths or stack traces; the server log
+    has the full detail under `request_id` (also sent as the `X-Request-ID` header).
+    """
 
     detail: str
     code: str
+    request_id: str = Field(description="id of the server log line with the full detail")
 
 
 class Health(_Model):
@@ -283,11 +288,13 @@ class UploadOut(_Model):
 
 _ERROR_TEXT = {
     304: "Not modified: the ETag given in If-None-Match is current",
-    400: "The request could not be read (a body that is not JSON, or an upload cut off)",
+    400: "The request body could not be read (empty, not UTF-8, not JSON, nested too deep, a number too "
+    "long), or an upload was cut off",
     401: "Not signed in, or the sign-in was refused",
     404: "No such dataset, release, item, contributor or proposal",
     409: "Conflicts with what exists",
-    413: "Upload larger than the configured limit",
+    413: "Request body larger than its limit (64 KiB for JSON bodies, the configured limit for uploads)",
+    415: "The request body is not sent as JSON (Content-Type: application/json)",
     422: "A parameter or body value is not valid",
     429: "Too many requests; see Retry-After",
     502: "The content store or the chain node failed",

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from eth_account import Account
 from eth_account.messages import encode_defunct
@@ -19,6 +20,7 @@ __all__ = [
     "SignatureCheck",
     "SiweMessage",
     "format_time",
+    "origin",
     "parse_time",
     "personal_digest",
     "recover_signer",
@@ -143,6 +145,45 @@ class SiweMessage:
         )
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin(uri: str) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) of an absolute URI, lower-cased, default port made explicit; None if it has none."""
+    try:
+        parts = urlsplit(uri)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if not scheme or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port if port is not None else _DEFAULT_PORTS.get(scheme)
+
+
+def _check_uri(msg: SiweMessage, uri: str) -> None:
+    """The message's scheme and URI must be those of the server's sign-in URI (same scheme, host and port)."""
+    expected = origin(uri)
+    if expected is None:
+        raise ValueError(f"the server's sign-in URI {uri!r} is not an absolute URI")
+    scheme = (msg.scheme or "https").lower()  # EIP-4361: without a scheme, https is assumed
+    if scheme != expected[0]:
+        named = f"scheme {msg.scheme!r}" if msg.scheme else "no scheme (so https)"
+        raise SignInFailed(
+            f"message names {named}, this server signs in over {expected[0]!r}: "
+            f"start the message with {expected[0]}://{msg.domain}"
+        )
+    if origin(msg.uri) != expected:
+        scheme, host, port = expected
+        shown = f"{scheme}://{f'[{host}]' if ':' in host else host}"
+        if port is not None and port != _DEFAULT_PORTS.get(scheme):
+            shown += f":{port}"
+        raise SignInFailed(
+            f"message is for URI {msg.uri!r}, this server signs in at {shown} (the URI must have its scheme, "
+            "host and port)"
+        )
+
+
 def personal_digest(text: str) -> bytes:
     """The EIP-191 (personal_sign) digest of `text`: what an EOA signs and an ERC-1271 wallet is asked about."""
     data = text.encode()
@@ -179,12 +220,17 @@ def verify_message(
     signature: str,
     *,
     domain: str,
+    uri: str,
     chain_ids: Collection[int],
     now: float,
     skew: int = 60,
     contract_check: SignatureCheck | None = None,
 ) -> SiweMessage:
-    """Parse `text` and check domain, chain, validity times and signer; return the message.
+    """Parse `text` and check domain, scheme and URI, chain, validity times and signer; return the message.
+
+    The message's URI must have the scheme, host and port of `uri` (its path may differ), and its scheme
+    (https when it names none, as EIP-4361 says) must be `uri`'s, so a message signed for another site, or
+    for this one over plain http when it is served over https, is refused.
 
     The signer is the message's address when the signature recovers to it (an EOA) or, given
     `contract_check`, when that address is a contract wallet that accepts the signature (ERC-1271, as
@@ -194,6 +240,7 @@ def verify_message(
     msg = SiweMessage.parse(text)
     if msg.domain != domain:
         raise SignInFailed(f"message is for domain {msg.domain!r}, this server is {domain!r}")
+    _check_uri(msg, uri)
     if msg.chain_id not in chain_ids:
         allowed = ", ".join(str(c) for c in sorted(chain_ids))
         raise SignInFailed(f"message is for chain id {msg.chain_id}, this server accepts {allowed}")

@@ -36,6 +36,7 @@ from backend.release import (
     FetchedManifest,
     ReleaseEnv,
     UnknownRelease,
+    admit_accepted_batches,
     build_release,
     fetch_manifest,
     fold_state,
@@ -155,6 +156,8 @@ class StateReadModel:
             state = fold_state(env, indexer, cursor.number)
         finally:
             indexer.close()
+        for problem in admit_accepted_batches(env, state):
+            _log.warning("serving without the leaves of a batch: %s", problem)
         releases = {ds: self._releases_of(ds) for ds in sorted(state.datasets)}
         return _Snapshot(
             self._clock(),

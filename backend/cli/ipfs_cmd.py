@@ -36,6 +36,15 @@ CidVersion = Annotated[
     int,
     typer.Option("--cid-version", min=0, max=1, help="1: base32 CIDv1, raw leaves; 0: Qm..."),
 ]
+MaxBytes = Annotated[
+    int | None,
+    typer.Option(
+        "--max-bytes",
+        min=0,
+        help="Refuse a file larger than this many bytes (checked against the size its root declares, "
+        "before reading further). Default: no limit.",
+    ),
+]
 
 
 def _guarded(fn: Callable[[], Any]) -> Any:
@@ -131,20 +140,25 @@ def get_command(
     ctx: typer.Context,
     cid: Annotated[str, typer.Argument(help="CID of the file.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the file.")],
+    max_bytes: MaxBytes = None,
 ) -> None:
     """Fetch a file, verifying every block against its CID, and write it to OUTPUT."""
     with _store(ctx) as store:
-        size = store.get_file(cid, output)
+        size = store.get_file(cid, output, max_bytes=max_bytes)
     typer.echo(f"{output}: {size} bytes, verified against {cid}", err=True)
 
 
 @ipfs_app.command("cat")
 @_guarded_command
-def cat_command(ctx: typer.Context, cid: Annotated[str, typer.Argument(help="CID of the file.")]) -> None:
+def cat_command(
+    ctx: typer.Context,
+    cid: Annotated[str, typer.Argument(help="CID of the file.")],
+    max_bytes: MaxBytes = None,
+) -> None:
     """Write a verified file to standard output."""
     out = sys.stdout.buffer
     with _store(ctx) as store:
-        for chunk in store.iter_bytes(cid):
+        for chunk in store.iter_bytes(cid, max_bytes=max_bytes):
             out.write(chunk)
     out.flush()
 

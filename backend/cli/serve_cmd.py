@@ -41,15 +41,21 @@ def serve(
     ] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
 ) -> None:
-    """Serve the HTTP API (OpenAPI docs at /docs). Configure with CURATION_API_* variables."""
+    """Serve the HTTP API (OpenAPI docs at /docs). Configure with CURATION_API_* variables.
+
+    Sign-in messages must name CURATION_API_URI, by default this server's own origin (http://HOST:PORT).
+    X-Forwarded-For is believed only from CURATION_API_TRUSTED_PROXIES (default: nobody).
+    """
     import uvicorn
 
     from backend.api.app import create_app
+    from backend.api.serving import uvicorn_options
     from backend.chain.deployment import Deployment
     from backend.ipfs import open_store
 
     overrides: dict[str, Any] = {"home": home, "ipfs": ipfs, "deployment": deployment}
     settings = ApiSettings.model_validate({k: v for k, v in overrides.items() if v is not None})
+    settings = settings.with_served_origin(host, port)
     record = Deployment.load(settings.deployment_path) if settings.deployment_path.exists() else None
     store = open_store(settings)
     signature_check = None
@@ -61,9 +67,13 @@ def serve(
 
         signature_check = partial(erc1271_accepts, connect(settings.rpc))
     app = create_app(settings, _read_model(settings), store, record, signature_check=signature_check)
-    typer.echo(f"serving on http://{host}:{port} (docs at /docs; store: {store.describe()})", err=True)
+    typer.echo(
+        f"serving on http://{host}:{port} (docs at /docs; sign-in URI {settings.sign_in_uri}; "
+        f"store: {store.describe()})",
+        err=True,
+    )
     try:
-        uvicorn.run(app, host=host, port=port, log_level=log_level)
+        uvicorn.run(app, host=host, port=port, **uvicorn_options(settings, log_level))
     finally:
         store.close()
 

@@ -6,7 +6,13 @@ from typing import TYPE_CHECKING
 
 from backend.ipfs.base import CidLike, ContentStore
 from backend.ipfs.embedded import EmbeddedStore
-from backend.ipfs.errors import ContentNotFound, StoreTimeout, StoreUnavailable, UnexpectedResponse
+from backend.ipfs.errors import (
+    ContentNotFound,
+    ContentTooLarge,
+    StoreTimeout,
+    StoreUnavailable,
+    UnexpectedResponse,
+)
 from backend.ipfs.gateway import GatewayReader
 from backend.ipfs.kubo import KuboStore
 
@@ -17,6 +23,7 @@ __all__ = [
     "CidLike",
     "ContentNotFound",
     "ContentStore",
+    "ContentTooLarge",
     "EmbeddedStore",
     "GatewayReader",
     "KuboStore",

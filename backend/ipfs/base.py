@@ -9,15 +9,22 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import BinaryIO, Self
 
-from backend.ipfs.errors import ContentNotFound
+from backend.ipfs.errors import ContentNotFound, ContentTooLarge
 from curation.blocks import verify_block
 from curation.cid import CID
 from curation.errors import InvalidInput
-from curation.unixfs import ImportedFile
+from curation.unixfs import ImportedFile, LeafReader, ReadLimitExceeded, iter_file
 
-__all__ = ["CidLike", "ContentStore", "check_source_file", "verified_block", "write_atomically"]
+__all__ = [
+    "CidLike",
+    "ContentStore",
+    "check_source_file",
+    "read_file",
+    "verified_block",
+    "write_atomically",
+]
 
 CidLike = CID | str
 
@@ -28,6 +35,24 @@ def verified_block(cid: CidLike, read_raw: Callable[[CID], bytes]) -> bytes:
     data = read_raw(parsed)
     verify_block(parsed, data)
     return data
+
+
+def read_file(
+    root: CID,
+    get_block: Callable[[CID], bytes | memoryview],
+    leaf_reader: LeafReader | None = None,
+    *,
+    max_bytes: int | None = None,
+) -> Iterator[bytes | memoryview]:
+    """`curation.unixfs.iter_file` with the reader's limit as a store error: ContentTooLarge past `max_bytes`.
+
+    Format limits (block size, links per node, depth, declared sizes adding up) stay content errors
+    (InvalidInput subclasses from curation), whatever store serves the DAG.
+    """
+    try:
+        yield from iter_file(root, get_block, leaf_reader, max_bytes=max_bytes)
+    except ReadLimitExceeded as exc:
+        raise ContentTooLarge(str(root), exc.limit, exc.declared) from None
 
 
 def check_source_file(path: Path) -> Path:
@@ -82,20 +107,30 @@ class ContentStore(ABC):
         """One block's bytes, verified against its CID."""
 
     @abstractmethod
-    def iter_bytes(self, cid: CidLike) -> Iterator[bytes | memoryview]:
-        """The file's bytes as a stream, every block verified before its bytes are yielded."""
+    def iter_bytes(self, cid: CidLike, *, max_bytes: int | None = None) -> Iterator[bytes | memoryview]:
+        """The file's bytes as a stream, every block verified before its bytes are yielded.
+
+        Every read keeps the UnixFS format limits (curation.unixfs: block size, links per node, depth,
+        declared sizes that add up; a breach is an InvalidInput). With `max_bytes`, a file larger than that
+        raises ContentTooLarge before any byte past the limit is yielded, right after the root block when
+        the root declares more (nothing more is fetched).
+        """
 
     @abstractmethod
     def has(self, cid: CidLike) -> bool:
         """Whether the store holds the block locally (does not fetch it)."""
 
-    def get_bytes(self, cid: CidLike) -> bytes:
-        """The whole file in memory (verified); for small content such as manifests."""
-        return b"".join(self.iter_bytes(cid))
+    def get_bytes(self, cid: CidLike, *, max_bytes: int | None = None) -> bytes:
+        """The whole file in memory (verified); for small content such as manifests: give a `max_bytes`."""
+        return b"".join(self.iter_bytes(cid, max_bytes=max_bytes))
 
-    def get_file(self, cid: CidLike, dest: Path) -> int:
-        """Write the verified file to `dest` (a temp file renamed at the end); return its size."""
-        return write_atomically(self.iter_bytes(cid), Path(dest))
+    def get_file(self, cid: CidLike, dest: Path, *, max_bytes: int | None = None) -> int:
+        """Write the verified file to `dest` (a temp file renamed at the end); return its size.
+
+        On any error (ContentTooLarge past `max_bytes` included) `dest` is left untouched and no temp file
+        remains.
+        """
+        return write_atomically(self.iter_bytes(cid, max_bytes=max_bytes), Path(dest))
 
     # -- pins -----------------------------------------------------------------------------------------
     @abstractmethod
@@ -131,7 +166,7 @@ class ContentStore(ABC):
     def close(self) -> None:  # noqa: B027 - most stores hold nothing to release
         """Release connections and locks."""
 
-    def __enter__(self) -> ContentStore:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 from backend.errors import StoreError
-from backend.ipfs.base import CidLike, ContentStore, check_source_file, verified_block
+from backend.ipfs.base import CidLike, ContentStore, check_source_file, read_file, verified_block
 from backend.ipfs.errors import ContentNotFound
-from curation.blocks import verify_block
+from curation.blocks import MAX_BLOCK_SIZE, check_block_size, verify_block
 from curation.car import read_car, write_car
 from curation.cid import CID
 from curation.multiformats import IDENTITY, b32_encode
-from curation.unixfs import Block, ImportedFile, import_bytes, import_stream, iter_file, link_cids
+from curation.unixfs import Block, ImportedFile, import_bytes, import_stream, link_cids
 
 __all__ = ["EmbeddedStore"]
 
@@ -102,11 +102,18 @@ class EmbeddedStore(ContentStore):
         if cid.hash_code == IDENTITY:
             return cid.digest
         try:
-            return self._path(cid).read_bytes()
+            with open(self._path(cid), "rb") as fh:
+                data = fh.read(MAX_BLOCK_SIZE + 1)  # never more than a block, whatever the file holds
         except FileNotFoundError:
             raise ContentNotFound(f"block {cid} is not in the {self.describe()}") from None
         except OSError as exc:
             raise StoreError(f"cannot read block {cid}: {exc.strerror}") from None
+        if len(data) > MAX_BLOCK_SIZE:
+            raise StoreError(
+                f"the block file of {cid} in the {self.describe()} is larger than any IPFS block "
+                f"({MAX_BLOCK_SIZE} bytes): the store is damaged; delete {self._path(cid)} and fetch it again"
+            )
+        return data
 
     def _walk(self, root: CID) -> Iterator[tuple[CID, bytes]]:
         """Every block of the DAG under root, depth-first pre-order, each once, verified."""
@@ -157,6 +164,7 @@ class EmbeddedStore(ContentStore):
     def put_block(self, cid: CidLike, data: bytes) -> None:
         """Store one block after checking it against its CID."""
         cid = CID.parse(cid)
+        check_block_size(cid, len(data))
         verify_block(cid, data)
         with self._lock(exclusive=False):
             self._write_block(cid, data)
@@ -165,8 +173,8 @@ class EmbeddedStore(ContentStore):
     def get_block(self, cid: CidLike) -> bytes:
         return verified_block(cid, self._read_raw)
 
-    def iter_bytes(self, cid: CidLike) -> Iterator[bytes | memoryview]:
-        return iter_file(CID.parse(cid), self._read_raw)
+    def iter_bytes(self, cid: CidLike, *, max_bytes: int | None = None) -> Iterator[bytes | memoryview]:
+        return read_file(CID.parse(cid), self._read_raw, max_bytes=max_bytes)
 
     def has(self, cid: CidLike) -> bool:
         cid = CID.parse(cid)

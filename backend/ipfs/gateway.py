@@ -7,11 +7,11 @@ from pathlib import Path
 
 import httpx
 
-from backend.ipfs.base import CidLike, verified_block, write_atomically
+from backend.ipfs._http import read_block_body
+from backend.ipfs.base import CidLike, read_file, verified_block, write_atomically
 from backend.ipfs.errors import ContentNotFound, StoreTimeout, StoreUnavailable, UnexpectedResponse
 from curation.cid import CID
 from curation.errors import InvalidInput
-from curation.unixfs import iter_file
 
 __all__ = ["GatewayReader"]
 
@@ -44,35 +44,38 @@ class GatewayReader:
 
     def _block_raw(self, cid: CID) -> bytes:
         try:
-            response = self._client.get(f"{self.url}/ipfs/{cid}", params={"format": "raw"})
+            request = self._client.build_request("GET", f"{self.url}/ipfs/{cid}", params={"format": "raw"})
+            response = self._client.send(request, stream=True)
         except httpx.TimeoutException:
             raise StoreTimeout(f"the {self.describe()} did not deliver block {cid} in time") from None
         except httpx.HTTPError as exc:
             raise StoreUnavailable(f"cannot reach the {self.describe()}: {exc}") from None
         if response.status_code == 404:
+            response.close()
             raise ContentNotFound(f"the {self.describe()} does not have block {cid}")
         if response.status_code != 200:
+            response.close()
             raise UnexpectedResponse(
                 f"the {self.describe()} answered HTTP {response.status_code} for block {cid} "
                 "(it may not support trustless raw-block requests)"
             )
-        return response.content
+        return read_block_body(response, cid, f"the {self.describe()}")
 
     def get_block(self, cid: CidLike) -> bytes:
         """One block, verified against its CID."""
         return verified_block(cid, self._block_raw)
 
-    def iter_bytes(self, cid: CidLike) -> Iterator[bytes | memoryview]:
-        """The file's bytes, every block verified before use."""
-        return iter_file(CID.parse(cid), self._block_raw)
+    def iter_bytes(self, cid: CidLike, *, max_bytes: int | None = None) -> Iterator[bytes | memoryview]:
+        """The file's bytes, every block verified before use (limits as ContentStore.iter_bytes)."""
+        return read_file(CID.parse(cid), self._block_raw, max_bytes=max_bytes)
 
-    def get_bytes(self, cid: CidLike) -> bytes:
-        """The whole (small) file in memory, verified."""
-        return b"".join(self.iter_bytes(cid))
+    def get_bytes(self, cid: CidLike, *, max_bytes: int | None = None) -> bytes:
+        """The whole (small) file in memory, verified; ContentTooLarge past `max_bytes`."""
+        return b"".join(self.iter_bytes(cid, max_bytes=max_bytes))
 
-    def get_file(self, cid: CidLike, dest: Path) -> int:
-        """Write the verified file to `dest` atomically; return its size."""
-        return write_atomically(self.iter_bytes(cid), Path(dest))
+    def get_file(self, cid: CidLike, dest: Path, *, max_bytes: int | None = None) -> int:
+        """Write the verified file to `dest` atomically; return its size (ContentTooLarge past `max_bytes`)."""
+        return write_atomically(self.iter_bytes(cid, max_bytes=max_bytes), Path(dest))
 
     def __enter__(self) -> GatewayReader:
         return self

@@ -16,12 +16,15 @@ from typing import Any, BinaryIO
 import httpx
 
 from backend.errors import StoreError
-from backend.ipfs.base import CidLike, ContentStore, check_source_file, verified_block
+from backend.ipfs._http import read_block_body
+from backend.ipfs.base import CidLike, ContentStore, check_source_file, read_file, verified_block
 from backend.ipfs.errors import ContentNotFound, StoreTimeout, StoreUnavailable, UnexpectedResponse
+from curation.blocks import check_block_size, verify_block
 from curation.car import read_car, write_car
-from curation.cid import CID
+from curation.cid import CID, DAG_PB, RAW
 from curation.errors import InvalidInput
-from curation.unixfs import CHUNK_SIZE, FileImporter, ImportedFile, iter_chunks, iter_file
+from curation.multiformats import SHA2_256
+from curation.unixfs import CHUNK_SIZE, FileImporter, ImportedFile, iter_chunks
 
 __all__ = ["KuboStore", "rpc_base_url"]
 
@@ -365,18 +368,32 @@ class KuboStore(ContentStore):
 
     # -- reads --------------------------------------------------------------------------------------------
     def _block_raw(self, cid: CID) -> bytes:
-        return self._send("block/get", {"arg": str(cid)}).content
+        return read_block_body(self._stream("block/get", {"arg": str(cid)}), cid, self.describe())
 
     def get_block(self, cid: CidLike) -> bytes:
         return verified_block(cid, self._block_raw)
 
-    def iter_bytes(self, cid: CidLike) -> Iterator[bytes | memoryview]:
+    def iter_bytes(self, cid: CidLike, *, max_bytes: int | None = None) -> Iterator[bytes | memoryview]:
         root = CID.parse(cid)
-        leaves = _CatLeaves(self, root)
+        leaves = _CatLeaves(self, root)  # opens its `cat` stream at the first leaf, not before
         try:
-            yield from iter_file(root, self._block_raw, leaves)
+            yield from read_file(root, self._block_raw, leaves, max_bytes=max_bytes)
         finally:
             leaves.close()
+
+    def put_block(self, cid: CidLike, data: bytes) -> None:
+        """Store one raw or dag-pb block (`block/put`) after checking it against its CID and the node's answer."""
+        cid = CID.parse(cid)
+        if cid.version != 1 or cid.codec not in (RAW, DAG_PB) or cid.hash_code != SHA2_256:
+            raise InvalidInput(f"put_block takes a sha2-256 CIDv1 of a raw or dag-pb block, not {cid}")
+        check_block_size(cid, len(data))
+        verify_block(cid, data)
+        codec = "raw" if cid.codec == RAW else "dag-pb"
+        params = {"format": codec, "mhtype": "sha2-256", "version": "1", "cid-base": "base32"}
+        answer = self._call("block/put", params, body=self._multipart(lambda: iter((data,)), len(data)))
+        stored = self._parse_cid(answer[-1].get("Key"), "block/put")
+        if (stored.codec, stored.multihash) != (cid.codec, cid.multihash):  # a CIDv0 answer is the same block
+            raise UnexpectedResponse(f"{self.describe()} stored the block as {stored}, not {cid}")
 
     def has(self, cid: CidLike) -> bool:
         cid = CID.parse(cid)

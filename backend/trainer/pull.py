@@ -13,6 +13,8 @@ from typing import Any, Final
 from backend.contribute import hash_file
 from backend.ipfs import ContentStore
 from backend.ipfs.base import write_atomically
+from backend.ipfs.errors import ContentTooLarge
+from backend.ipfs.limits import get_manifest_part
 from backend.trainer.client import ConsentChange, TrainerClient
 from backend.trainer.items import MANIFEST_FILE, ManifestItem, TrainerError, parse_items, part_file_name
 from backend.trainer.report import build_pull_report, write_report
@@ -68,7 +70,9 @@ def _fetch_one(store: ContentStore, item: ManifestItem, dest: Path) -> str:
     def checked() -> Iterator[bytes | memoryview]:
         sha = hashlib.sha256()
         size = 0
-        for chunk in store.iter_bytes(item.cid):  # every block is verified against the CID as it arrives
+        # Every block is verified against the CID as it arrives, and nothing past the item's declared size
+        # is read: content whose UnixFS root declares more is refused right after that root block.
+        for chunk in store.iter_bytes(item.cid, max_bytes=item.size):
             sha.update(chunk)
             size += len(chunk)
             yield chunk
@@ -79,7 +83,14 @@ def _fetch_one(store: ContentStore, item: ManifestItem, dest: Path) -> str:
                 f"says {item.size} bytes with sha256 {item.sha256}"
             )
 
-    write_atomically(checked(), dest)
+    try:
+        write_atomically(checked(), dest)
+    except ContentTooLarge as exc:
+        holds = f"holds {exc.declared} bytes" if exc.declared is not None else "holds more bytes"
+        raise TrainerError(
+            f"{item.ref} ({item.cid}) {holds}, more than its declared size of {item.size} bytes in the "
+            f"manifest: refused without reading or writing past {item.size} bytes, and nothing was kept"
+        ) from None
     return "fetched"
 
 
@@ -271,4 +282,4 @@ def pull(
 
 def _parts(client: TrainerClient, doc: dict[str, Any]) -> list[bytes]:
     """The manifest's parts in order (already verified by fetch; read again from the store to write)."""
-    return [client.store.get_bytes(str(entry["cid"])) for entry in doc.get("item_parts") or []]
+    return [get_manifest_part(client.store, str(entry["cid"])) for entry in doc.get("item_parts") or []]

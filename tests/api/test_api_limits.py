@@ -124,3 +124,23 @@ def test_without_a_deployment_reads_work_and_uploads_say_why_not(tmp_path: Path,
         )
         assert r.status_code == 503
         assert "no deployment record" in r.json()["detail"]
+
+
+def test_bad_bodies_oversize_bodies_and_unknown_paths_count_against_the_limit(
+    build_app: Callable[..., FastAPI],
+) -> None:
+    json = {"Content-Type": "application/json"}
+    with TestClient(build_app(api_rate_limit=3, api_rate_window=10)) as c:
+        assert c.post("/auth/verify", content=b"[" * 1000, headers=json).status_code == 400
+        assert c.get("/nowhere").status_code == 404
+        assert c.post("/auth/verify", content=b"x" * 70_000, headers=json).status_code == 413
+        r = c.post("/auth/verify", content=b"[" * 1000, headers=json)
+        assert r.status_code == 429
+        assert r.headers["retry-after"] == "4"
+        assert r.json()["code"] == "rate-limited"
+
+
+def test_nonces_are_capped_per_client(build_app: Callable[..., FastAPI]) -> None:
+    with TestClient(build_app(api_max_nonces=10, api_max_nonces_per_client=2)) as c:
+        assert [c.post("/auth/nonce").status_code for _ in range(3)] == [200, 200, 429]
+        assert "this client" in c.post("/auth/nonce").json()["detail"]

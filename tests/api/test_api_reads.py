@@ -27,7 +27,11 @@ def test_datasets_list_and_one(client: TestClient) -> None:
 def test_unknown_dataset_and_release_are_404_with_a_json_reason(client: TestClient) -> None:
     r = client.get("/datasets/99")
     assert r.status_code == 404
-    assert r.json() == {"detail": "dataset 99 does not exist", "code": "not-found"}
+    assert r.json() == {
+        "detail": "dataset 99 does not exist",
+        "code": "not-found",
+        "request_id": r.headers["x-request-id"],
+    }
     r = client.get("/datasets/1/releases/7")
     assert r.status_code == 404
     assert "no release 7" in r.json()["detail"]
@@ -132,7 +136,7 @@ def test_bad_parameters_and_unknown_routes_get_json_errors(client: TestClient) -
     assert r.status_code == 422
     r = client.get("/nowhere")
     assert r.status_code == 404
-    assert r.json() == {"detail": "Not Found", "code": "not-found"}
+    assert r.json() == {"detail": "Not Found", "code": "not-found", "request_id": r.headers["x-request-id"]}
 
 
 def test_openapi_documents_every_resource(client: TestClient) -> None:
@@ -161,4 +165,8 @@ def test_a_bug_in_the_read_model_is_a_json_500_without_internals(build_app: Call
     with TestClient(build_app(model=Broken()), raise_server_exceptions=False) as c:
         r = c.get("/datasets")
     assert r.status_code == 500
-    assert r.json() == {"detail": "internal error", "code": "internal-error"}
+    assert r.json() == {
+        "detail": "internal error",
+        "code": "internal-error",
+        "request_id": r.headers["x-request-id"],
+    }

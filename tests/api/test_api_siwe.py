@@ -77,18 +77,67 @@ def _alice_message() -> str:
 def test_verify_checks_signer_times_domain_and_chain() -> None:
     text = _alice_message()
     now = 1633019124.0  # 2021-09-30T16:25:24Z
-    ok = {"domain": "example.com", "chain_ids": {1}, "now": now}
+    ok = {"domain": "example.com", "uri": "https://example.com", "chain_ids": {1}, "now": now}
     assert verify_message(text, sign(ALICE, text), **ok).address == ALICE.address  # type: ignore[arg-type]
     with pytest.raises(SignInFailed, match="signature is by"):
         verify_message(text, sign(MALLORY, text), **ok)  # type: ignore[arg-type]
     with pytest.raises(SignInFailed, match="domain"):
-        verify_message(text, sign(ALICE, text), domain="other.com", chain_ids={1}, now=now)
+        verify_message(text, sign(ALICE, text), **{**ok, "domain": "other.com"})  # type: ignore[arg-type]
     with pytest.raises(SignInFailed, match="chain id 1"):
-        verify_message(text, sign(ALICE, text), domain="example.com", chain_ids={5}, now=now)
+        verify_message(text, sign(ALICE, text), **{**ok, "chain_ids": {5}})  # type: ignore[arg-type]
     with pytest.raises(SignInFailed, match="expired"):
-        verify_message(text, sign(ALICE, text), domain="example.com", chain_ids={1}, now=now + 31 * 86400)
+        verify_message(text, sign(ALICE, text), **{**ok, "now": now + 31 * 86400})  # type: ignore[arg-type]
     with pytest.raises(SignInFailed, match="future"):
-        verify_message(text, sign(ALICE, text), domain="example.com", chain_ids={1}, now=now - 3600)
+        verify_message(text, sign(ALICE, text), **{**ok, "now": now - 3600})  # type: ignore[arg-type]
     tampered = text.replace("Request ID: some-id", "Request ID: other")
     with pytest.raises(SignInFailed, match="signature is by"):
         verify_message(tampered, sign(ALICE, text), **ok)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("edit", "server_uri", "why"),
+    [
+        (("URI: https://example.com/login", "URI: https://evil.example/login"), "https://example.com", "URI"),
+        (
+            ("URI: https://example.com/login", "URI: https://example.com:8443/login"),
+            "https://example.com",
+            "URI",
+        ),
+        (("URI: https://example.com/login", "URI: http://example.com/login"), "https://example.com", "URI"),
+        (("URI: https://example.com/login", "URI: example.com/login"), "https://example.com", "URI"),
+        (("example.com wants", "http://example.com wants"), "https://example.com", "scheme 'http'"),
+        (
+            ("URI: https://example.com/login", "URI: http://example.com/login"),
+            "http://example.com",
+            "no scheme",
+        ),
+    ],
+)
+def test_verify_checks_scheme_and_uri(edit: tuple[str, str], server_uri: str, why: str) -> None:
+    text = _alice_message().replace(*edit)
+    now = 1633019124.0
+    with pytest.raises(SignInFailed, match=why):
+        verify_message(text, sign(ALICE, text), domain="example.com", uri=server_uri, chain_ids={1}, now=now)
+
+
+@pytest.mark.parametrize(
+    ("edit", "server_uri"),
+    [
+        (("", ""), "https://example.com"),  # no scheme: https assumed
+        (("", ""), "https://EXAMPLE.com:443/other/path"),  # same origin, another path
+        (("example.com wants", "https://example.com wants"), "https://example.com"),
+        (
+            ("URI: https://example.com/login", "URI: http://example.com:8000/login"),
+            "http://example.com:8000",
+        ),
+    ],
+)
+def test_verify_accepts_the_servers_origin(edit: tuple[str, str], server_uri: str) -> None:
+    text = _alice_message().replace(*edit) if edit[0] else _alice_message()
+    if server_uri.startswith("http://"):
+        text = text.replace("example.com wants", "http://example.com wants")
+    now = 1633019124.0
+    msg = verify_message(
+        text, sign(ALICE, text), domain="example.com", uri=server_uri, chain_ids={1}, now=now
+    )
+    assert msg.address == ALICE.address

@@ -106,7 +106,11 @@ def test_declared_oversize_is_413_before_reading_any_body(
     body = _Body(b"x" * 65536, 200)
     r = _post_stream(build_app(), token, body, {"Content-Length": str(65536 * 200)})
     assert r.status_code == 413
-    assert r.json() == {"detail": "upload exceeds the limit of 1048576 bytes", "code": "payload-too-large"}
+    assert r.json() == {
+        "detail": "upload exceeds the limit of 1048576 bytes",
+        "code": "payload-too-large",
+        "request_id": r.headers["x-request-id"],
+    }
     assert body.pulled == 0
     assert store.pins() == []
     assert _leftovers(tmp_path) == []

@@ -246,3 +246,64 @@ def test_car_round_trip_verifies_blocks() -> None:
         list(sections)
     with pytest.raises(CarError):
         read_car(io.BytesIO(b"\x05hello"))
+
+
+def _file_node(
+    links: list[tuple[CID, int]], filesize: int | None = None, blocksizes: int | None = None
+) -> bytes:
+    from curation.multiformats import varint
+    from curation.unixfs import PBLink, encode_pbnode
+
+    sizes = [size for _, size in links][: blocksizes if blocksizes is not None else len(links)]
+    data = b"\x08\x02\x18" + varint(sum(sizes) if filesize is None else filesize)
+    data += b"".join(b"\x20" + varint(size) for size in sizes)
+    return encode_pbnode((PBLink(cid, "", size) for cid, size in links), data)
+
+
+def test_reader_limits_bytes_by_the_roots_declared_size() -> None:
+    from curation.unixfs import ReadLimitExceeded
+
+    data = det_bytes(2 * C + 3)
+    blocks = {b.cid: bytes(b.data) for b in import_bytes(data)}
+    root = compute_cid(data).cid
+    assert b"".join(iter_file(root, blocks.__getitem__, max_bytes=len(data))) == data
+    fetched: list[CID] = []
+
+    def get(cid: CID) -> bytes:
+        fetched.append(cid)
+        return blocks[cid]
+
+    with pytest.raises(ReadLimitExceeded) as caught:
+        next(iter_file(root, get, max_bytes=len(data) - 1))
+    assert (caught.value.limit, caught.value.declared) == (len(data) - 1, len(data))
+    assert fetched == [root]
+
+
+def test_reader_refuses_declared_sizes_that_do_not_add_up() -> None:
+    from curation.unixfs import SizeMismatch
+
+    leaf = b"abc"
+    leaf_cid = CID(1, RAW, 0x12, hashlib.sha256(leaf).digest())
+    cases = {
+        "declares a filesize of 7 bytes": _file_node([(leaf_cid, 3)], filesize=7),
+        "has 2 links but declares 1 blocksizes": _file_node([(leaf_cid, 3), (leaf_cid, 3)], blocksizes=1),
+        "holds 3 bytes, its parent declares 4": _file_node([(leaf_cid, 4)]),
+    }
+    for message, block in cases.items():
+        cid = CID(1, DAG_PB, 0x12, hashlib.sha256(block).digest())
+        with pytest.raises(SizeMismatch, match=message):
+            b"".join(iter_file(cid, {cid: block, leaf_cid: leaf}.__getitem__))
+
+
+def test_reader_refuses_a_declared_oversize_leaf_before_asking_the_leaf_reader() -> None:
+    from curation.blocks import MAX_BLOCK_SIZE, BlockTooLarge
+
+    leaf_cid = CID(1, RAW, 0x12, hashlib.sha256(b"x").digest())
+    block = _file_node([(leaf_cid, 4 * 2**40)])
+    cid = CID(1, DAG_PB, 0x12, hashlib.sha256(block).digest())
+
+    def leaves(offset: int, length: int) -> bytes:
+        raise AssertionError(f"asked for {length} bytes")
+
+    with pytest.raises(BlockTooLarge, match=f"over the {MAX_BLOCK_SIZE}-byte limit"):
+        list(iter_file(cid, {cid: block}.__getitem__, leaves))

@@ -66,7 +66,7 @@ def test_a_batch_no_proposal_names_is_never_read(
     assert built.manifest.doc["excluded_batches"] == []
 
 
-@pytest.mark.parametrize("manifest", _MALFORMED[:1], ids=["size-superscript"])
+@pytest.mark.parametrize("manifest", _MALFORMED, ids=["size-superscript", "huge-int", "nested"])
 def test_an_accepted_malformed_batch_is_excluded_with_its_problem(
     chain: Chain, tmp_path: Path, manifest: bytes
 ) -> None:

@@ -192,3 +192,20 @@ def test_a_manifest_that_does_not_match_its_anchor_is_refused(story: Story, tmp_
     with pytest.raises(BlockMismatch, match="failed verification"):
         pull(story.client, story.dataset_id, tmp_path / "out")
     assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+@pytest.mark.parametrize("bad", ["²", "١٢", "-1", -1, True, 1.5, "9" * 100])
+def test_a_manifest_item_with_a_malformed_number_is_a_mismatch(bad: object) -> None:
+    from curation.manifest import ManifestMismatch
+
+    record = {
+        "item_id": "1",
+        "cid": "bafkreicouv3sksjuzxb3rbb6rziy6duakk2aikegsmtqtz5rsuppjorxsa",
+        "sha256": "ab" * 32,
+        "size": bad,
+        "consent": 1,
+        "weight": "1000000000000000000",
+    }
+    with pytest.raises(ManifestMismatch, match="size must be a non-negative integer"):
+        ManifestItem.from_record(record)
+    assert ManifestItem.from_record({**record, "size": "11"}).size == 11

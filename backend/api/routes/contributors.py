@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from backend.api.bodies import SafeJsonRoute
 from backend.api.deps import Limit, Offset, ReadModelDep
 from backend.api.models import Contributor, Page, error_responses
 from backend.api.routes.items import AddressParam
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["contributors"])
+router = APIRouter(tags=["contributors"], route_class=SafeJsonRoute)
 
 
 @router.get("/contributors", response_model=Page[Contributor], responses=error_responses(422))

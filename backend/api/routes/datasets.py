@@ -6,12 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
+from backend.api.bodies import SafeJsonRoute
 from backend.api.deps import ReadModelDep
 from backend.api.models import Dataset, error_responses
 
 __all__ = ["DatasetId", "router"]
 
-router = APIRouter(tags=["datasets"])
+router = APIRouter(tags=["datasets"], route_class=SafeJsonRoute)
 
 DatasetId = Annotated[int, Path(ge=0, le=2**63 - 1, description="dataset id")]
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from backend.api.bodies import SafeJsonRoute
 from backend.api.deps import Ctx
 from backend.api.models import Health
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["meta"])
+router = APIRouter(tags=["meta"], route_class=SafeJsonRoute)
 
 
 @router.get("/health", response_model=Health)

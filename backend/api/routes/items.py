@@ -6,12 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from backend.api.bodies import SafeJsonRoute
 from backend.api.deps import Limit, Offset, ReadModelDep
 from backend.api.models import Item, Page, error_responses
 
 __all__ = ["AddressParam", "router"]
 
-router = APIRouter(tags=["items"])
+router = APIRouter(tags=["items"], route_class=SafeJsonRoute)
 
 _ADDRESS = r"^0x[0-9a-fA-F]{40}$"
 AddressParam = Annotated[str, Path(pattern=_ADDRESS, description="0x address")]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from backend.api.bodies import SafeJsonRoute
 from backend.api.deps import ReadModelDep
 from backend.api.models import License
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["licenses"])
+router = APIRouter(tags=["licenses"], route_class=SafeJsonRoute)
 
 
 @router.get("/licenses", response_model=list[License])

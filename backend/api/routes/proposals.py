@@ -6,13 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
+from backend.api.bodies import SafeJsonRoute
 from backend.api.deps import Limit, Offset, ReadModelDep
 from backend.api.models import Page, Proposal, error_responses
 from backend.api.routes.datasets import DatasetId
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["proposals"])
+router = APIRouter(tags=["proposals"], route_class=SafeJsonRoute)
 _MISSING = error_responses(404, 422)
 
 

@@ -6,13 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Response
 
+from backend.api.bodies import SafeJsonRoute
 from backend.api.deps import Limit, Offset, ReadModelDep
 from backend.api.models import Release, TransparencyReport, Weights, error_responses
 from backend.api.routes.datasets import DatasetId
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["releases"])
+router = APIRouter(tags=["releases"], route_class=SafeJsonRoute)
 
 Number = Annotated[int, Path(ge=1, le=2**63 - 1, description="release number (1 = first)")]
 _MISSING = error_responses(404, 422)

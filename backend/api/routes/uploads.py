@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from backend.api.bodies import SafeJsonRoute
 from backend.api.deps import Ctx, ReadModelDep, SessionDep, StoreDep
 from backend.api.errors import PayloadTooLarge, UnprocessableInput, UploadIncomplete
 from backend.api.models import License, UnsignedTxOut, UploadOut, error_responses
@@ -22,7 +23,7 @@ from curation.consent import parse_consent
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["uploads"])
+router = APIRouter(tags=["uploads"], route_class=SafeJsonRoute)
 
 
 _BODY = {
