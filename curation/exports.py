@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, Protocol
 
 from curation.consent import format_consent
+from curation.display import markdown_text, yaml_string
 
 __all__ = ["CROISSANT_CONTEXT", "DEFAULT_GATEWAY", "croissant", "dataset_card", "gateway_url"]
 
@@ -250,10 +251,6 @@ def _size_category(n: int) -> str:
     return "n>1M"
 
 
-def _md(text: object) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
 def dataset_card(
     doc: Mapping[str, Any], manifest_cid: str, manifest_sha256: str, *, gateway: str = DEFAULT_GATEWAY
 ) -> str:
@@ -264,7 +261,7 @@ def dataset_card(
     hf_licenses = [lic.lower() for lic in licenses] or ["other"]
     lines = [
         "---",
-        f"pretty_name: {_yaml(str(ds['name']))}",
+        f"pretty_name: {yaml_string(str(ds['name']))}",
         "license:",
         *[f"- {lic}" for lic in hf_licenses],
         "size_categories:",
@@ -275,7 +272,7 @@ def dataset_card(
         "- consent",
         "---",
         "",
-        f"# {_md(ds['name'])}",
+        f"# {markdown_text(ds['name'])}",
         "",
         f"Curated on chain {ds['chain_id']} by token-weighted votes; intended use: "
         f"**{format_consent(int(ds['use']))}**. State block {doc['state_block']['number']} "
@@ -301,7 +298,7 @@ def dataset_card(
         "| contributor | profile | items | licenses | attribution required |",
         "|---|---|---|---|---|",
         *[
-            f"| `{a['contributor']}` | {_md(a['profile_uri'])} | {a['items']} | {', '.join(a['licenses'])} | "
+            f"| `{a['contributor']}` | {markdown_text(a['profile_uri'])} | {a['items']} | {', '.join(a['licenses'])} | "
             f"{'yes' if a['attribution_required'] else 'no'} |"
             for a in doc.get("attribution", [])
         ],
@@ -313,7 +310,3 @@ def dataset_card(
         "",
     ]
     return "\n".join(lines)
-
-
-def _yaml(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

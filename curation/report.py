@@ -7,6 +7,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Final
 
 from curation.batches import item_ref
+from curation.display import markdown_text
 from curation.errors import InvalidInput
 from curation.state import ACCEPTED, INCLUDE, REJECTED, ChainState, ProposalState
 
@@ -196,7 +197,7 @@ def render_markdown(report: Mapping[str, Any], max_rows: int = MARKDOWN_ROWS) ->
     ds = report["dataset"]
     parent = report["parent"]
     lines = [
-        f"# Transparency report: dataset {ds['id']} ({ds['name']})",
+        f"# Transparency report: dataset {ds['id']} ({markdown_text(ds['name'])})",
         "",
         f"- state block: {report['state_block']}",
         f"- manifest: `{report['manifest']['cid']}` (sha256 `{report['manifest']['sha256']}`)",
@@ -218,7 +219,9 @@ def render_markdown(report: Mapping[str, Any], max_rows: int = MARKDOWN_ROWS) ->
         ["| item | cid | reason | detail |", "|---|---|---|---|"] if report["items_removed"] else ["none", ""]
     )
     shown, more = _capped(report["items_removed"], max_rows)
-    lines += [f"| {r['ref']} | `{r['cid']}` | {r['reason']} | {r['detail']} |" for r in shown] + more
+    lines += [
+        f"| {r['ref']} | `{r['cid']}` | {r['reason']} | {markdown_text(r['detail'])} |" for r in shown
+    ] + more
     lines += ["", "## Exclusions by reason", ""]
     lines += [f"- {k}: {v}" for k, v in report["exclusions_by_reason"].items()] or ["none"]
     lines += ["", "## Turnout per proposal", ""]
