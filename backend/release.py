@@ -542,6 +542,7 @@ def publish_release(
             f"dataset {built.dataset_id} now has {count} releases, but this release was built on release "
             f"{expected}: build it again so that its parent link is right"
         )
+    client.check_state_block(built.dataset_id, built.state_block)  # refuse before anything is stored
     for part in built.manifest.parts:
         if str(env.store.put_bytes(part.data, pin=True).cid) != part.cid:
             raise StoreError(f"the store gave manifest part {part.index} another CID than {part.cid}")

@@ -17,14 +17,16 @@ from backend.chain.connection import connect
 from backend.chain.contract import ContractClient, Receipt, deploy_contract
 from backend.chain.deployment import deploy_all
 from backend.chain.registry import RegistryClient
+from backend.chain.signatures import WALLET_CHECK_GAS
 from backend.chain.token import TokenClient
 from backend.chain.voting import DatasetParams, ProposalKind, VotingClient
-from curation.ballots import Support
+from curation.ballots import SignedBallot, Support
 from curation.cid import cid_v1_raw
 
 VOTES = 1_000 * 10**18
 PERIOD = 2_000
 REASON = "consistent with the dataset's intended use"
+LOOPING_RUNTIME = bytes.fromhex("5b600056")  # JUMPDEST PUSH1 0 JUMP: loops until out of gas
 DESCRIPTION = "ipfs://bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy include item 1"
 
 
@@ -148,17 +150,32 @@ class Bench:
             b = self.oz.cast_vote_by_sig(oz, 1, acct.address, self.oz.sign(acct, oz, 1))
         return a.gas_used, b.gas_used
 
-    def relay(self, pid: int, accts: list[LocalAccount]) -> int:
+    def relay(self, pid: int, accts: list[LocalAccount], hostile: str | None = None) -> int:
         ballots = [sign_ballot(a, self.ours.ballot(pid, Support.FOR, a.address)) for a in accts]
+        if hostile is not None:  # a contract wallet's ballot, in the middle of the batch
+            unsigned = self.ours.ballot(pid, Support.FOR, hostile)
+            ballots.insert(len(ballots) // 2, SignedBallot(**unsigned.model_dump(), signature=b"\x01" * 65))
         receipt = self.ours.relay_ballots(ballots)
         assert len(receipt.all("VoteCast")) == len(accts), "every benchmark ballot must count"
+        assert len(receipt.all("BallotSkipped")) == (hostile is not None), (
+            "only the wallet's ballot is skipped"
+        )
         return receipt.gas_used
+
+    def looping_wallet(self) -> str:
+        """A contract whose every call loops until it runs out of gas (runtime JUMPDEST PUSH1 0 JUMP)."""
+        initcode = "0x63" + LOOPING_RUNTIME.hex() + "600052" + "6004601cf3"  # MSTORE it, RETURN 4 bytes
+        tx = self.w3.eth.send_transaction({"from": self.admin.address, "data": initcode, "gas": 100_000})
+        address = self.w3.eth.get_transaction_receipt(tx)["contractAddress"]
+        assert address is not None
+        assert bytes(self.w3.eth.get_code(address)) == LOOPING_RUNTIME
+        return str(address)
 
     def run(self) -> dict[str, dict[str, int]]:
         ours: dict[str, int] = {}
         oz: dict[str, int] = {}
         direct = self.keyed(4)  # castVote x2, castVoteWithReason, castVoteBySig
-        relayed = self.keyed(61)  # batches of 1, 10 and 50
+        relayed = self.keyed(71)  # batches of 1, 10 and 50, and 10 beside a hostile wallet
         fresh = self.keyed(53)  # first-ever voters: castVote, castVoteBySig, relay of 50 (+ 1 spare)
 
         # Warm-up: every returning voter votes once in each system, the same way it will be measured.
@@ -183,8 +200,13 @@ class Bench:
         )
         ours["castVoteBySig"], oz["castVoteBySig"] = self.vote_both(p_ours, p_oz, direct[3], "castVoteBySig")
         ours["relay1_per_vote"] = self.relay(p_ours, relayed[:1])
-        ours["relay10_per_vote"] = self.relay(p_ours, relayed[1:11]) // 10
+        ours["relay10_total"] = self.relay(p_ours, relayed[1:11])
+        ours["relay10_per_vote"] = ours["relay10_total"] // 10
         ours["relay50_per_vote"] = self.relay(p_ours, relayed[11:61]) // 50
+        # What a wallet whose isValidSignature loops forever adds to a batch: its capped allowance
+        # (WALLET_CHECK_GAS) and the ballot's own cost; the batch still counts.
+        with_wallet = self.relay(p_ours, relayed[61:71], hostile=self.looping_wallet())
+        ours["relay10_looping_wallet_extra"] = with_wallet - ours["relay10_total"]
 
         # First-ever voters (no earlier vote in either system: fresh has-voted word here, fresh nonce there).
         ours["castVote_first_ever"], oz["castVote_first_ever"] = self.vote_both(
@@ -203,6 +225,8 @@ class Bench:
 
 
 TARGETS = {"castVote": 0.85, "castVoteBySig": 0.85}
+#: A hostile wallet's ballot may cost the relayer its capped allowance plus the ballot's own few thousand gas.
+WALLET_TARGET = 1.05
 
 
 def render(result: dict[str, dict[str, int]]) -> str:
@@ -217,6 +241,10 @@ def render(result: dict[str, dict[str, int]]) -> str:
         )
     relay = ours["relay50_per_vote"] / oz["castVoteBySig"]
     rows.append(f"{'relay50_per_vote / oz castVoteBySig':32} {'':>10} {'':>13} {relay:7.3f}  <= 0.40")
+    wallet = ours["relay10_looping_wallet_extra"] / WALLET_CHECK_GAS
+    rows.append(
+        f"{'looping wallet / WALLET_CHECK_GAS':32} {'':>10} {'':>13} {wallet:7.3f}  <= {WALLET_TARGET:.2f}"
+    )
     return "\n".join(rows)
 
 
@@ -225,6 +253,8 @@ def check(result: dict[str, dict[str, int]]) -> list[str]:
     failed = [k for k, t in TARGETS.items() if ours[k] > t * oz[k]]
     if ours["relay50_per_vote"] > 0.40 * oz["castVoteBySig"]:
         failed.append("relay50_per_vote")
+    if ours["relay10_looping_wallet_extra"] > WALLET_TARGET * WALLET_CHECK_GAS:
+        failed.append("relay10_looping_wallet_extra")
     return failed
 
 

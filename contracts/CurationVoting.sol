@@ -3,8 +3,9 @@ pragma solidity ^0.8.24;
 
 import {IVotes} from "@openzeppelin/contracts/governance/utils/IVotes.sol";
 import {IERC6372} from "@openzeppelin/contracts/interfaces/IERC6372.sol";
+import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IContentRegistryCounts, ICurationVoting} from "./interfaces/ICurationVoting.sol";
 import {VotingTally} from "./libraries/VotingTally.sol";
@@ -17,6 +18,21 @@ contract CurationVoting is ICurationVoting, EIP712 {
 
     /// @notice EIP-712 type of a ballot.
     bytes32 public constant BALLOT_TYPEHASH = keccak256("Ballot(uint256 proposalId,uint8 support,address voter)");
+
+    /// @inheritdoc ICurationVoting
+    /// @dev Why 500,000 suffices for real wallets: a Safe (CompatibilityFallbackHandler -> checkSignatures)
+    ///      spends roughly 15,000 gas plus about 6,000 per owner signature (ecrecover 3,000, a cold owner slot
+    ///      2,100, hashing), so even a Safe checking dozens of ECDSA owner signatures, or a few nested
+    ///      contract-owner signatures, stays well below it; a passkey (WebAuthn, P-256) account that verifies in
+    ///      Solidity on a chain without the P-256 precompile spends 200,000-400,000 (Daimo's verifier about
+    ///      330,000 plus the WebAuthn envelope). OpenZeppelin 5.7's SignatureChecker forwards all gas and has no
+    ///      capped variant, hence `_isValidWalletSignature` below.
+    uint256 public constant WALLET_CHECK_GAS = 500_000;
+
+    /// @dev Gas that must be left just before the wallet call for the wallet to receive all of WALLET_CHECK_GAS
+    ///      under EIP-150 (a call forwards at most 63/64 of what is left), plus the call's access cost (cold at
+    ///      worst, 2,600) and the few opcodes between the check and the call.
+    uint256 private constant _WALLET_CALL_MIN_GAS = WALLET_CHECK_GAS + WALLET_CHECK_GAS / 63 + 3_000;
 
     struct DatasetRecord {
         DatasetParams params; // one slot: what `propose` reads
@@ -332,9 +348,7 @@ contract CurationVoting is ICurationVoting, EIP712 {
         if (bits & mask != 0) return (SkipReason.AlreadyVoted, 0);
         if (signed) {
             bytes32 digest = _ballotDigest(proposalId, support, voter);
-            if (!SignatureChecker.isValidSignatureNowCalldata(voter, digest, signature)) {
-                return (SkipReason.BadSignature, 0);
-            }
+            if (!_isValidSignature(voter, digest, signature)) return (SkipReason.BadSignature, 0);
         }
         uint256 weight = _token.getPastVotes(voter, snapshot);
         _voted[voter][word] = bits | mask;
@@ -372,6 +386,50 @@ contract CurationVoting is ICurationVoting, EIP712 {
             core.deadline = uint48(extended); // block.number + uint32 stays far below 2**48
             emit ProposalExtended(proposalId, uint48(extended));
         }
+    }
+
+    /// @dev OpenZeppelin's SignatureChecker.isValidSignatureNowCalldata with the ERC-1271 call capped: an EOA
+    ///      (no code) signs with ECDSA (OpenZeppelin's tryRecover: 65 bytes, low s), a contract is asked.
+    function _isValidSignature(address voter, bytes32 digest, bytes calldata signature) private view returns (bool) {
+        if (voter.code.length == 0) {
+            (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
+            return err == ECDSA.RecoverError.NoError && recovered == voter;
+        }
+        return _isValidWalletSignature(voter, digest, signature);
+    }
+
+    /// @dev SignatureChecker.isValidERC1271SignatureNowCalldata (same calldata layout and magic-value check) with
+    ///      two changes: the wallet gets WALLET_CHECK_GAS, not all the gas left, so a wallet that loops or burns
+    ///      gas fails its own check instead of the whole transaction; and a caller that left too little gas for
+    ///      that allowance gets a revert, not a wrongly skipped ballot. At most 32 bytes of the answer are copied
+    ///      (into scratch space), so huge return or revert data (a returndata bomb) costs only the wallet's gas.
+    function _isValidWalletSignature(address wallet, bytes32 digest, bytes calldata signature)
+        private
+        view
+        returns (bool valid)
+    {
+        bytes4 selector = IERC1271.isValidSignature.selector;
+        uint256 allowance = WALLET_CHECK_GAS;
+        uint256 needed = _WALLET_CALL_MIN_GAS;
+        bool starved;
+        assembly ("memory-safe") {
+            // [0x00 selector][0x04 digest][0x24 offset 0x40][0x44 length][0x64 signature, zero-padded]
+            let length := signature.length
+            let ptr := mload(0x40)
+            mstore(ptr, selector)
+            mstore(add(ptr, 0x04), digest)
+            mstore(add(ptr, 0x24), 0x40)
+            mstore(add(ptr, 0x44), length)
+            calldatacopy(add(ptr, 0x64), signature.offset, length)
+            mstore(add(add(ptr, 0x64), length), 0)
+            length := shl(5, shr(5, add(length, 0x1F)))
+            starved := lt(gas(), needed)
+            if iszero(starved) {
+                let success := staticcall(allowance, wallet, ptr, add(length, 0x64), 0x00, 0x20)
+                valid := and(success, and(gt(returndatasize(), 0x1f), eq(mload(0x00), selector)))
+            }
+        }
+        if (starved) revert CurationVotingGasTooLowForWallet(wallet, gasleft(), needed);
     }
 
     function _ballotDigest(uint256 proposalId, uint8 support, address voter) private view returns (bytes32) {

@@ -43,10 +43,17 @@ contract ReleaseRegistry is IReleaseRegistry {
         if (stateBlock >= block.number) revert ReleaseRegistryStateBlockInFuture(stateBlock, block.number);
         uint256 count = _voting.datasetCount();
         if (datasetId == 0 || datasetId > count) revert ReleaseRegistryUnknownDataset(datasetId, count);
+        uint256 previous = _releases[datasetId].length;
+        if (previous != 0) {
+            uint64 latestStateBlock = _releases[datasetId][previous - 1].stateBlock;
+            if (stateBlock < latestStateBlock) {
+                revert ReleaseRegistryStateBlockBeforeLatest(stateBlock, latestStateBlock);
+            }
+        }
         _releases[datasetId].push(
             Release(manifestCid, manifestSha256, stateBlock, uint64(block.number), msg.sender, schemeId)
         );
-        releaseNumber = _releases[datasetId].length;
+        releaseNumber = previous + 1;
         emit ReleasePublished(datasetId, releaseNumber, msg.sender, manifestCid, manifestSha256, stateBlock, schemeId);
     }
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from backend.chain.contract import ContractClient, Receipt
 from backend.chain.voting import cid_bytes, cid_text
+from backend.errors import ChainError
 from curation.cid import CID
 from curation.errors import InvalidInput
 
@@ -54,7 +55,12 @@ class ReleaseClient(ContractClient):
         state_block: int,
         scheme_id: str,
     ) -> Receipt:
-        """Anchor a release (publisher only); its number is in the ReleasePublished event."""
+        """Anchor a release (publisher only); its number is in the ReleasePublished event.
+
+        Refused before anything is sent (InvalidInput) when the state block is not in the past, or is older
+        than the state block of the dataset's latest release (ReleaseRegistry refuses both too).
+        """
+        self.check_state_block(dataset_id, state_block)
         return self._transact(
             "publishRelease",
             dataset_id,
@@ -64,6 +70,28 @@ class ReleaseClient(ContractClient):
             scheme_id,
             gas=400_000,
         )
+
+    def check_state_block(self, dataset_id: int, state_block: int) -> None:
+        """InvalidInput unless `state_block` may be anchored now as the next release of `dataset_id`."""
+        try:
+            head = int(self.w3.eth.block_number)
+        except (ConnectionError, OSError) as exc:
+            raise ChainError(f"could not read the chain head: the node does not answer ({exc})") from None
+        if state_block < 0 or state_block > head:
+            raise InvalidInput(
+                f"state block {state_block} is not in the past: the chain is at block {head}, and a release "
+                f"anchors the state of a block before the one that publishes it; build the release at block "
+                f"{head} or earlier"
+            )
+        count = self.release_count(dataset_id)
+        if count:
+            latest = self.get_release(dataset_id, count)
+            if state_block < latest.state_block:
+                raise InvalidInput(
+                    f"state block {state_block} is older than block {latest.state_block}, the state of release "
+                    f"{count} of dataset {dataset_id}: a newer release cannot go back in time; build it at "
+                    f"block {latest.state_block} or later"
+                )
 
     def release_count(self, dataset_id: int) -> int:
         return int(self._call("releaseCount", dataset_id))

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from backend.chain.contract import ContractClient, Receipt
+from eth_utils.address import to_checksum_address
+from web3.exceptions import Web3RPCError
+
+from backend.chain.contract import REVERTS, ContractClient, Receipt, decode_revert
+from backend.chain.signatures import WALLET_CALL_MIN_GAS
+from backend.errors import ChainError, ContractRevert
 from curation.ballots import Ballot, SignedBallot, Support
 from curation.cid import CID, parse_cid
 from curation.errors import InvalidInput
 
 __all__ = [
+    "RELAY_BASE_GAS",
     "DatasetInfo",
     "DatasetParams",
     "ProposalInfo",
@@ -20,10 +26,17 @@ __all__ = [
     "ProposalState",
     "Tally",
     "VotingClient",
+    "ballot_gas",
     "cid_bytes",
     "cid_text",
     "relay_gas",
 ]
+
+#: Gas of a relayBallots transaction before its ballots (21,000 base, the token account, the loop).
+RELAY_BASE_GAS = 100_000
+
+#: Gas limit per ECDSA ballot of 65 bytes (measured 25,000-57,000 each, see docs/voting.md).
+_BALLOT_GAS = 120_000
 
 
 class ProposalKind(IntEnum):
@@ -117,8 +130,23 @@ def cid_text(raw: bytes) -> str:
 
 
 def relay_gas(ballots: int) -> int:
-    """Gas limit for relaying `ballots` ECDSA ballots (measured ~25k each; generous for ERC-1271 wallets)."""
-    return 100_000 + 120_000 * ballots
+    """Gas limit for relaying `ballots` ECDSA ballots of EOA voters (measured ~25k each)."""
+    return RELAY_BASE_GAS + _BALLOT_GAS * ballots
+
+
+def ballot_gas(signature_length: int, wallet: bool) -> int:
+    """Upper bound of the gas a relayed ballot may need, for the transaction's gas limit.
+
+    An EOA's ballot of 65 bytes takes 120,000 (more calldata for a longer signature). A contract wallet's ballot
+    also needs the gas CurationVoting must have left when it asks the wallet (WALLET_CALL_MIN_GAS: the wallet
+    may burn all of WALLET_CHECK_GAS) and the memory its signature is copied to.
+    """
+    padded = -(-signature_length // 32) * 32
+    gas = _BALLOT_GAS + 16 * max(0, padded - 96)
+    if wallet:
+        words = padded // 32 + 4
+        gas += WALLET_CALL_MIN_GAS + 6 * words + words * words // 512
+    return gas
 
 
 def _ids(values: Sequence[int], what: str) -> list[int]:
@@ -231,23 +259,73 @@ class VotingClient(ContractClient):
         return self._transact("castVoteWithReason", proposal_id, s, reason, gas=200_000 + 40 * len(reason))
 
     def cast_vote_by_sig(self, ballot: SignedBallot) -> Receipt:
-        """Send one signed ballot (any signer pays the gas)."""
+        """Send one signed ballot (any signer pays the gas; a contract wallet's may need WALLET_CHECK_GAS)."""
         self._check_ballot(ballot)
+        wallet = bool(self.contract_voters([ballot.voter]))
         return self._transact(
             "castVoteBySig",
             ballot.proposal_id,
             int(ballot.support),
             ballot.voter,
             ballot.signature,
-            gas=300_000,
+            gas=300_000 + (ballot_gas(len(ballot.signature), True) if wallet else 0),
         )
 
     def relay_ballots(self, ballots: Sequence[SignedBallot], gas: int | None = None) -> Receipt:
-        """Send many signed ballots in one transaction (see backend.chain.ballots.relay for batching)."""
-        for b in ballots:
-            self._check_ballot(b)
-        rows = [(b.proposal_id, int(b.support), b.voter, b.signature) for b in ballots]
-        return self._transact("relayBallots", rows, gas=gas or relay_gas(len(rows)))
+        """Send many signed ballots in one transaction, unsimulated (backend.chain.ballots.relay simulates,
+        batches and leaves out ballots that would make the transaction revert)."""
+        return self._transact("relayBallots", self._rows(ballots), gas=gas or self.relay_gas_for(ballots))
+
+    def contract_voters(self, voters: Iterable[str]) -> frozenset[str]:
+        """The voters among `voters` that are contracts: CurationVoting asks them by ERC-1271."""
+        out = set()
+        for voter in set(voters):
+            try:
+                code = self.w3.eth.get_code(to_checksum_address(voter))
+            except (ConnectionError, OSError) as exc:
+                raise ChainError(
+                    f"could not read the code of voter {voter}: the node does not answer ({exc})"
+                ) from None
+            if code:
+                out.add(to_checksum_address(voter))
+        return frozenset(out)
+
+    def relay_gas_for(self, ballots: Sequence[SignedBallot], wallets: Iterable[str] | None = None) -> int:
+        """Gas limit for relaying `ballots` in one transaction (`wallets`: the contract voters, if known)."""
+        known = self.contract_voters(b.voter for b in ballots) if wallets is None else frozenset(wallets)
+        return RELAY_BASE_GAS + sum(ballot_gas(len(b.signature), b.voter in known) for b in ballots)
+
+    def relay_failure(
+        self, ballots: Sequence[SignedBallot], gas: int | None = None, wallets: Iterable[str] | None = None
+    ) -> ContractRevert | None:
+        """Simulate relayBallots (eth_call at the pending block, from this client's signer, with the gas it
+        would be sent with): None when it would go through, else the error it would revert with.
+
+        A ballot the contract would skip does not make it revert; a node that cannot be reached or refuses the
+        call for another reason is a ChainError.
+        """
+        data = self.contract.encode_abi("relayBallots", args=[self._rows(ballots)])
+        tx: dict[str, Any] = {
+            "to": self.address,
+            "data": data,
+            "gas": gas or self.relay_gas_for(ballots, wallets),
+        }
+        if self.signer is not None:
+            tx["from"] = self.signer.address
+        try:
+            self.w3.eth.call(tx, "pending")  # type: ignore[arg-type]
+        except REVERTS as exc:
+            return decode_revert(exc, "CurationVoting.relayBallots")
+        except Web3RPCError as exc:
+            text = str(exc).lower()
+            if "revert" in text or "out of gas" in text or getattr(exc, "data", None):
+                return decode_revert(exc, "CurationVoting.relayBallots")
+            raise ChainError(f"the node refused to simulate CurationVoting.relayBallots: {exc}") from None
+        except (ConnectionError, OSError) as exc:
+            raise ChainError(
+                f"could not simulate CurationVoting.relayBallots: the node does not answer ({exc})"
+            ) from None
+        return None
 
     def ballot_digest(self, proposal_id: int, support: Support | int, voter: str) -> bytes:
         return bytes(self._call("ballotDigest", proposal_id, int(support), voter))
@@ -274,6 +352,11 @@ class VotingClient(ContractClient):
     # --- finalization -------------------------------------------------------------------------------------
     def finalize(self, proposal_id: int) -> Receipt:
         return self._transact("finalize", proposal_id, gas=150_000)
+
+    def _rows(self, ballots: Sequence[SignedBallot]) -> list[tuple[int, int, str, bytes]]:
+        for b in ballots:
+            self._check_ballot(b)
+        return [(b.proposal_id, int(b.support), b.voter, b.signature) for b in ballots]
 
     def _check_ballot(self, ballot: SignedBallot) -> None:
         if ballot.contract != self.address:

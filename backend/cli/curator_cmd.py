@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from backend.chain.ballots import recover_signer, relay, sign_ballot
+from backend.chain.ballots import RelayReport, recover_signer, relay, sign_ballot
 from backend.chain.voting import ProposalKind, ProposalState, VotingClient
 from backend.cli.common import ChainOpts, Session, add_commands, chain_command, console, guarded
 from backend.errors import ChainError, ConfigError
@@ -205,6 +205,12 @@ def relay_cmd(
                     f"{voting.address}: nothing was relayed"
                 )
         report = relay(voting, [b for _p, _i, b in entries])
+    result, lines = relay_output(report)
+    opts.emit(result, *lines)
+
+
+def relay_output(report: RelayReport) -> tuple[dict[str, Any], list[str]]:
+    """What `relay` prints: the JSON object and the human lines (each ballot left out or skipped, and why)."""
     result: dict[str, Any] = {
         "counted": [
             {
@@ -216,20 +222,27 @@ def relay_cmd(
             for c in report.counted
         ],
         "skipped": [
-            {"voter": k.ballot.voter, "proposal_id": k.ballot.proposal_id, "reason": k.detail}
+            {
+                "voter": k.ballot.voter,
+                "proposal_id": k.ballot.proposal_id,
+                "reason": k.detail,
+                "code": None if k.reason is None else k.reason.name.lower(),
+                "left_out": k.left_out,
+                "tx": k.tx_hash,
+            }
             for k in report.skipped
         ],
         "gas_used": report.gas_used,
         "tx": [r.tx_hash for r in report.receipts],
     }
-    opts.emit(
-        result,
-        f"counted {len(report.counted)} ballots, skipped {len(report.skipped)}, gas {report.gas_used}",
-        *(
-            f"  skipped {k.ballot.voter} on proposal {k.ballot.proposal_id}: {k.detail}"
-            for k in report.skipped
-        ),
-    )
+    left_out, on_chain = report.left_out, report.skipped_on_chain
+    lines = [
+        f"counted {len(report.counted)} ballots, left out by the relayer {len(left_out)}, skipped by the "
+        f"contract {len(on_chain)}, gas {report.gas_used}",
+        *(f"  left out {k.ballot.voter} on proposal {k.ballot.proposal_id}: {k.detail}" for k in left_out),
+        *(f"  skipped {k.ballot.voter} on proposal {k.ballot.proposal_id}: {k.detail}" for k in on_chain),
+    ]
+    return result, lines
 
 
 @guarded

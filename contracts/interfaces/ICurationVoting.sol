@@ -204,6 +204,8 @@ interface ICurationVoting {
     error CurationVotingInvalidSignature(uint256 proposalId, address voter);
     /// @notice The batch of ballots is empty.
     error CurationVotingEmptyBatch();
+    /// @notice Too little gas was left to give the voter's contract wallet its full WALLET_CHECK_GAS for isValidSignature (ERC-1271): send the transaction with more gas.
+    error CurationVotingGasTooLowForWallet(address wallet, uint256 gasLeft, uint256 gasNeeded);
     /// @notice The proposal cannot be finalized before its deadline block has passed.
     error CurationVotingVotingNotEnded(uint256 proposalId, uint256 deadline);
     /// @notice The proposal has already been finalized.
@@ -292,6 +294,11 @@ interface ICurationVoting {
     ///         unknown proposal or from a voter who has voted is skipped (BallotSkipped), the others count.
     /// @return counted how many ballots were counted
     function relayBallots(SignedBallot[] calldata ballots) external returns (uint256 counted);
+
+    /// @notice Gas a contract wallet's `isValidSignature` (ERC-1271) may use to check one ballot. A wallet that
+    ///         needs more, reverts or answers anything but the magic value has not signed: its ballot is skipped
+    ///         (BadSignature), so no wallet can make a relayed batch revert or cost more than this per ballot.
+    function WALLET_CHECK_GAS() external view returns (uint256);
 
     /// @notice The EIP-712 digest a voter signs for this ballot.
     function ballotDigest(uint256 proposalId, uint8 support, address voter) external view returns (bytes32);

@@ -40,6 +40,8 @@ interface IReleaseRegistry {
     error ReleaseRegistryUnknownDataset(uint256 datasetId, uint256 datasetCount);
     /// @notice The state block must be a block before the one that publishes the release.
     error ReleaseRegistryStateBlockInFuture(uint64 stateBlock, uint256 currentBlock);
+    /// @notice A release cannot anchor an older state block than the dataset's latest release: build it at that block or later.
+    error ReleaseRegistryStateBlockBeforeLatest(uint64 stateBlock, uint64 latestStateBlock);
     /// @notice A release needs the manifest's CID.
     error ReleaseRegistryEmptyManifestCid();
     /// @notice A release needs the manifest's sha256 digest (not zero).
@@ -62,7 +64,9 @@ interface IReleaseRegistry {
     function isPublisher(address account) external view returns (bool);
 
     /// @notice Anchor a release of `datasetId`; returns its number (per dataset, from 1). Publisher only.
-    /// @param stateBlock the block whose chain state the manifest was built from (before the current block)
+    ///         State blocks never go back in time: `latestRelease` is also the release of the newest state.
+    /// @param stateBlock the block whose chain state the manifest was built from: before the current block,
+    ///        and not before the state block of the dataset's latest release (the same block is allowed)
     function publishRelease(
         uint256 datasetId,
         bytes calldata manifestCid,

@@ -105,10 +105,14 @@ def test_unknown_datasets_are_rejected(world: World) -> None:
 def test_a_state_block_that_is_not_in_the_past_is_rejected(world: World) -> None:
     rel = _releases(world)
     ds = world.dataset()
+    with pytest.raises(InvalidInput, match=r"state block \d+ is not in the past: the chain is at block \d+"):
+        rel.publish_release(ds, CID, DIGEST, world.block + 5, "commons-v1")
     with pytest.raises(
         ContractRevert, match=r"ReleaseRegistryStateBlockInFuture\(stateBlock=\d+, currentBlock=\d+\)"
     ):
-        rel.publish_release(ds, CID, DIGEST, world.block + 5, "commons-v1")
+        rel._transact(
+            "publishRelease", ds, CID.to_bytes(), DIGEST, world.block + 5, "commons-v1", gas=300_000
+        )
     # the block that would hold the publishing transaction is not final either (simulated at the next block)
     with pytest.raises(ContractRevert, match="ReleaseRegistryStateBlockInFuture"):
         rel._call(

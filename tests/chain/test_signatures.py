@@ -8,7 +8,7 @@ from web3 import HTTPProvider, Web3
 
 from backend.chain.signatures import erc1271_accepts
 from backend.errors import ChainError
-from tests.chain.wallet import deploy_wallet
+from tests.chain.wallet import deploy_hostile_wallet, deploy_wallet
 from tests.conftest import Chain
 
 DIGEST = bytes(range(32))
@@ -32,6 +32,13 @@ def test_accounts_without_a_wallet_refuse(chain: Chain) -> None:
     assert not erc1271_accepts(chain.w3, owner.address, DIGEST, sig)  # an EOA has no code
     registry = chain.deployment.address("ContentRegistry")
     assert not erc1271_accepts(chain.w3, registry, DIGEST, sig)  # a contract without isValidSignature reverts
+
+
+def test_a_wallet_that_loops_or_bombs_is_a_refusal_within_its_allowance(chain: Chain) -> None:
+    # The node runs the wallet with CurationVoting's WALLET_CHECK_GAS, not its whole eth_call allowance.
+    for name in ("LoopingWallet", "ReturnBombWallet"):
+        wallet = deploy_hostile_wallet(chain.w3, name, chain.admin.address)
+        assert not erc1271_accepts(chain.w3, wallet.address, DIGEST, b"\x01" * 65)
 
 
 def test_a_node_that_does_not_answer_is_an_error_not_a_refusal() -> None:
