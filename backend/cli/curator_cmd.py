@@ -14,7 +14,7 @@ from backend.chain.ballots import RelayReport, recover_signer, relay, sign_ballo
 from backend.chain.voting import ProposalKind, ProposalState, VotingClient
 from backend.cli.common import ChainOpts, Session, add_commands, chain_command, console, guarded
 from backend.errors import ChainError, ConfigError
-from curation.ballots import SignedBallot, Support, dump_ballots, load_ballots
+from curation.ballots import MAX_BALLOT_FILE_BYTES, SignedBallot, Support, dump_ballots, load_ballots
 from curation.errors import InvalidInput
 
 __all__ = ["register"]
@@ -146,7 +146,7 @@ def sign_ballot_cmd(
     if out.exists():
         if not append:
             raise ConfigError(f"{out} exists: pass --append to add this ballot to it, or choose another file")
-        existing = load_ballots(out.read_text())
+        existing = load_ballots(_ballot_bytes(out))
     with opts.session() as s:
         voting = s.voting()
         _check_proposal(voting, proposal)
@@ -162,11 +162,17 @@ def sign_ballot_cmd(
     )
 
 
+def _ballot_bytes(path: Path) -> bytes:
+    """At most one byte more than a ballot file may hold: load_ballots refuses the rest with its reason."""
+    with path.open("rb") as fh:
+        return fh.read(MAX_BALLOT_FILE_BYTES + 1)
+
+
 def _load_files(files: list[Path]) -> list[tuple[Path, int, SignedBallot]]:
     out: list[tuple[Path, int, SignedBallot]] = []
     for path in files:
         try:
-            text = path.read_text()
+            text = _ballot_bytes(path)
         except FileNotFoundError:
             raise ConfigError(f"ballot file {path} does not exist") from None
         except OSError as exc:
