@@ -16,15 +16,18 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from backend import config_file
 from backend.chain.accounts import Signer, dev_signers, load_keystore
 from backend.chain.connection import connect
 from backend.chain.deployment import Deployment
+from backend.chain.logs import RpcLimits
 from backend.chain.registry import RegistryClient
 from backend.chain.token import TokenClient
 from backend.chain.voting import VotingClient
 from backend.errors import ConfigError
+from backend.index import SyncProgress
 from backend.ipfs import ContentStore, open_store
 from backend.settings import Settings
 from curation.errors import CurationError
@@ -51,6 +54,7 @@ __all__ = [
     "progress_console",
     "session",
     "settings_from",
+    "sync_progress",
 ]
 
 # Wide tables when piped (Rich would assume 80 columns); a terminal keeps its own width.
@@ -117,6 +121,27 @@ def add_commands(app: typer.Typer, commands: Mapping[str, Callable[..., Any]]) -
 def progress_console() -> Console:
     """Progress bars go to stderr, so that stdout stays clean for `--json` and pipes."""
     return Console(stderr=True, highlight=False)
+
+
+@contextmanager
+def sync_progress(what: str = "indexing") -> Iterator[Callable[[SyncProgress], None]]:
+    """A Rich bar on stderr for an index sync (blocks done / total, logs, time left); yields the callback
+    to hand to `Indexer.sync(progress=...)`. It shows once the sync has a target, and goes when done."""
+    with Progress(
+        TextColumn(f"[bold]{what}[/bold] blocks"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[logs]} logs"),
+        TimeRemainingColumn(),
+        console=progress_console(),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("sync", total=None, logs=0)
+
+        def show(p: SyncProgress) -> None:
+            bar.update(task, total=max(p.total, 1), completed=p.done, logs=p.logs_added)
+
+        yield show
 
 
 def emit(as_json: bool, obj: Any, *human: Any) -> None:
@@ -203,7 +228,7 @@ def session(
             "this command needs --rpc URL (or CURATION_RPC): the embedded chain lives only inside one process; "
             "`curation demo` runs the whole story on it"
         )
-    w3 = connect(settings.rpc)
+    w3 = connect(settings.rpc, limits=RpcLimits.from_settings(settings))
     record = Deployment.load(settings.deployment_path)
     record.check_chain(w3)
     who = pick_signer(w3, keystore, dev_account) if signer else None

@@ -1,4 +1,4 @@
-"""`curation index [--follow]`: sync the raw-log index of the deployment, with a progress bar."""
+"""`curation index [--follow]`: sync the raw-log index of the deployment, with a progress bar on stderr."""
 
 from __future__ import annotations
 
@@ -6,14 +6,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from backend.chain.connection import connect
 from backend.chain.deployment import Deployment
-from backend.chain.logs import RpcLogFetcher, Verify
-from backend.cli.common import console, guarded, load_settings
+from backend.chain.logs import RpcLimits, RpcLogFetcher, Verify
+from backend.cli.common import console, guarded, load_settings, sync_progress
 from backend.errors import ConfigError
-from backend.index import Indexer, SyncProgress, SyncResult
+from backend.index import Indexer, SyncResult
 
 __all__ = ["register"]
 
@@ -63,7 +62,7 @@ def index(
     if verify not in ("bloom", "receipts", "none"):
         raise ConfigError(f"--verify must be bloom, receipts or none, not {verify!r}")
     record = Deployment.load(settings.deployment_path)
-    w3 = connect(settings.rpc)
+    w3 = connect(settings.rpc, limits=RpcLimits.from_settings(settings))
     record.check_chain(w3)
     addresses = list(record.contracts.values())
     checked: Verify = verify  # type: ignore[assignment]  # validated just above
@@ -76,29 +75,17 @@ def index(
         confirmations=settings.confirmations,
         max_range=max_range,
         chain_id=record.chain_id,
+        max_reorg_depth=settings.max_reorg_depth,
     )
     try:
-        with Progress(
-            TextColumn("[bold]indexing[/bold] blocks"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[logs]} logs"),
-            TimeRemainingColumn(),
-            console=console,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("sync", total=None, logs=0)
-
-            def show(p: SyncProgress) -> None:
-                bar.update(task, total=max(p.total, 1), completed=p.done, logs=p.logs_added)
-
+        with sync_progress() as show:
             if not follow:
                 console.print(_summary(indexer.sync(progress=show)))
                 return
 
             def report(result: SyncResult) -> None:
                 if result.logs_added or result.reorgs:
-                    bar.console.print(_summary(result))
+                    console.print(_summary(result))
 
             try:
                 indexer.follow(poll_interval, progress=show, on_sync=report)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from backend.cli.common import console, emit_json, guarded, load_settings, pick_signer
+from backend.cli.common import console, emit_json, guarded, load_settings, pick_signer, sync_progress
 from backend.release import ReleaseEnv, VerifyResult, build_release, publish_release, verify_release
 from curation.errors import InvalidInput
 from curation.manifest import DEFAULT_SCHEME, DEFAULT_SHARD_ITEMS
@@ -59,7 +59,10 @@ def release(
     """Sync, build the manifest at head minus confirmations, store it, anchor it, write the report."""
     settings = load_settings(rpc=rpc)
     env = ReleaseEnv.from_settings(settings)
-    built = build_release(env, dataset, parse_params(param), scheme_id=scheme, shard_items=shard_items)
+    with sync_progress() as show:
+        env.progress = show
+        built = build_release(env, dataset, parse_params(param), scheme_id=scheme, shard_items=shard_items)
+    env.progress = None
     signer = pick_signer(env.w3, keystore, dev_account)
     target = out or settings.home / "releases" / f"dataset-{dataset}" / f"block-{built.state_block}"
     published = publish_release(env, built, signer, out_dir=target)
@@ -135,7 +138,11 @@ def _verify(
     dataset: int, release_number: int | None, param: list[str] | None, use_index: bool, rpc: str | None
 ) -> VerifyResult:
     env = ReleaseEnv.from_settings(load_settings(rpc=rpc))
-    return verify_release(env, dataset, release_number, params=parse_params(param), fresh_index=not use_index)
+    with sync_progress() as show:
+        env.progress = show
+        return verify_release(
+            env, dataset, release_number, params=parse_params(param), fresh_index=not use_index
+        )
 
 
 def register(app: typer.Typer) -> None:

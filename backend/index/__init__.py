@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from backend.chain.logs import BlockRef, LogBatch, RawLog
-from backend.index.errors import ChainUnsettledError, IndexDatabaseError, IndexerError, IndexMismatchError
-from backend.index.indexer import Indexer, LogSource, Reorg, SyncProgress, SyncResult
+from backend.index.errors import (
+    ChainUnsettledError,
+    IndexDatabaseError,
+    IndexerError,
+    IndexMismatchError,
+    ReorgTooDeepError,
+)
+from backend.index.indexer import DEFAULT_MAX_REORG_DEPTH, Indexer, LogSource, Reorg, SyncProgress, SyncResult
 from backend.index.store import DeploymentKey, Store, canonical_dump, open_engine
 
 __all__ = [
+    "DEFAULT_MAX_REORG_DEPTH",
     "BlockRef",
     "ChainUnsettledError",
     "DeploymentKey",
@@ -19,6 +26,7 @@ __all__ = [
     "LogSource",
     "RawLog",
     "Reorg",
+    "ReorgTooDeepError",
     "Store",
     "SyncProgress",
     "SyncResult",

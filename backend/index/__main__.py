@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from backend.chain.logs import RpcLogFetcher
-from backend.index.indexer import Indexer
+from backend.chain.logs import DEFAULT_MAX_ANSWER_BYTES, RpcLogFetcher
+from backend.index.indexer import DEFAULT_MAX_REORG_DEPTH, Indexer
 from curation.errors import CurationError
 
 __all__ = ["main"]
@@ -22,14 +22,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--confirmations", type=int, default=0)
     parser.add_argument("--max-range", type=int, default=2000)
     parser.add_argument("--verify", choices=["receipts", "bloom", "none"], default="bloom")
-    parser.add_argument("--timeout", type=float, default=10.0)
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each read")
+    parser.add_argument("--connect-timeout", type=float, default=5.0, help="seconds to connect")
+    parser.add_argument("--retry-time", type=float, default=60.0, help="most seconds one call may take")
+    parser.add_argument("--max-answer-bytes", type=int, default=DEFAULT_MAX_ANSWER_BYTES)
+    parser.add_argument("--max-reorg-depth", type=int, default=DEFAULT_MAX_REORG_DEPTH)
     parser.add_argument("--follow", action="store_true")
     parser.add_argument("--poll-interval", type=float, default=2.0)
     args = parser.parse_args(argv)
     try:
-        fetcher = RpcLogFetcher(args.rpc, args.address, verify=args.verify, timeout=args.timeout)
+        fetcher = RpcLogFetcher(
+            args.rpc,
+            args.address,
+            verify=args.verify,
+            timeout=args.timeout,
+            connect_timeout=args.connect_timeout,
+            retry_time=args.retry_time,
+            max_answer_bytes=args.max_answer_bytes,
+        )
         indexer = Indexer(
-            args.db, fetcher, args.address, args.start_block, args.confirmations, args.max_range
+            args.db,
+            fetcher,
+            args.address,
+            args.start_block,
+            args.confirmations,
+            args.max_range,
+            max_reorg_depth=args.max_reorg_depth,
         )
         if args.follow:
             indexer.follow(args.poll_interval)

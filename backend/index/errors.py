@@ -1,10 +1,17 @@
-"""Errors of the index: a database of another deployment, a failing database, a chain that never settles."""
+"""Errors of the index: a database of another deployment, a failing database, a chain that never settles
+or reorganises deeper than allowed."""
 
 from __future__ import annotations
 
 from backend.errors import BackendError, ChainError, ConfigError
 
-__all__ = ["ChainUnsettledError", "IndexDatabaseError", "IndexMismatchError", "IndexerError"]
+__all__ = [
+    "ChainUnsettledError",
+    "IndexDatabaseError",
+    "IndexMismatchError",
+    "IndexerError",
+    "ReorgTooDeepError",
+]
 
 
 class IndexerError(BackendError):
@@ -21,3 +28,7 @@ class IndexDatabaseError(IndexerError):
 
 class ChainUnsettledError(IndexerError, ChainError):
     """The node kept reorganising while the indexer tried to catch up."""
+
+
+class ReorgTooDeepError(IndexerError, ChainError):
+    """A reorg deeper than max_reorg_depth: more likely another chain (a restarted dev node) than a reorg."""
