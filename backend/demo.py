@@ -18,6 +18,7 @@ from backend.chain.accounts import Signer, dev_signers
 from backend.chain.ballots import relay, sign_ballot
 from backend.chain.connection import connect, mine
 from backend.chain.deployment import Deployment, deploy_all
+from backend.chain.logs import RpcLimits
 from backend.chain.registry import RegistryClient
 from backend.chain.token import TokenClient
 from backend.chain.voting import DatasetParams, ProposalKind, VotingClient
@@ -306,7 +307,7 @@ class _Story:
 def run_demo(settings: Settings, work_dir: Path, log: Log | None = None) -> DemoResult:
     """Run the story on `settings.rpc` (None: embedded chain) and `settings.ipfs` (None: embedded store)."""
     say = log or (lambda _msg: None)
-    w3 = connect(settings.rpc)
+    w3 = connect(settings.rpc, limits=RpcLimits.from_settings(settings))
     store = open_store(settings)
     work_dir.mkdir(parents=True, exist_ok=True)
     story = _Story(w3, store, say, work_dir)

@@ -12,6 +12,7 @@ from rich.table import Table
 from backend.chain.accounts import create_keystore, list_keystores
 from backend.chain.connection import connect
 from backend.chain.deployment import deploy_all
+from backend.chain.logs import RpcLimits
 from backend.cli.common import (
     console,
     emit_json,
@@ -47,7 +48,7 @@ def deploy(
             "deploy needs --rpc URL (or CURATION_RPC): the embedded chain lives only inside one process; "
             "`curation demo` runs the whole story on it"
         )
-    w3 = connect(settings.rpc)
+    w3 = connect(settings.rpc, limits=RpcLimits.from_settings(settings))
     signer = pick_signer(w3, keystore, dev_account)
     record = deploy_all(w3, signer)
     path = out or settings.deployment_path

@@ -10,6 +10,7 @@ import typer
 
 from backend.api.readmodel import InMemoryReadModel, ReadModel
 from backend.api.settings import ApiSettings
+from backend.chain.logs import RpcLimits
 from backend.cli.common import guarded
 
 __all__ = ["register"]
@@ -65,7 +66,9 @@ def serve(
         from backend.chain.connection import connect
         from backend.chain.signatures import erc1271_accepts
 
-        signature_check = partial(erc1271_accepts, connect(settings.rpc))
+        signature_check = partial(
+            erc1271_accepts, connect(settings.rpc, limits=RpcLimits.from_settings(settings))
+        )
     app = create_app(settings, _read_model(settings), store, record, signature_check=signature_check)
     typer.echo(
         f"serving on http://{host}:{port} (docs at /docs; sign-in URI {settings.sign_in_uri}; "

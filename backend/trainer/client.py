@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from backend.chain.connection import connect
 from backend.chain.deployment import Deployment
+from backend.chain.logs import RpcLimits
 from backend.chain.registry import RegistryClient
 from backend.chain.releases import ReleaseClient
 from backend.chain.voting import VotingClient
@@ -55,7 +56,7 @@ class TrainerClient:
                 "pulling needs --rpc URL (or CURATION_RPC): releases are read from the chain the deployment "
                 "record names; the embedded chain lives only inside one process"
             )
-        w3 = connect(settings.rpc)
+        w3 = connect(settings.rpc, limits=RpcLimits.from_settings(settings))
         return cls(w3, Deployment.load(settings.deployment_path), open_store(settings))
 
     def close(self) -> None:
