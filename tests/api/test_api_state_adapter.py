@@ -40,8 +40,8 @@ def run_story(home: Path) -> Story:
     """Run the demo on the embedded chain and keep its chain and store (they live only in this process)."""
     kept: dict[str, Any] = {}
 
-    def keep_connect(rpc: str | None = None) -> Any:
-        kept["w3"] = connect(rpc)
+    def keep_connect(rpc: str | None = None, **kw: Any) -> Any:
+        kept["w3"] = connect(rpc, **kw)
         return kept["w3"]
 
     def keep_store(settings: Settings) -> Any:
