@@ -13,28 +13,15 @@ block to build at.
 
 from __future__ import annotations
 
-import hashlib
-
 import pytest
 
 from backend.chain.releases import ReleaseClient
 from backend.errors import ContractRevert
-from curation.cid import cid_v1_raw
 from curation.errors import InvalidInput
+from tests.chain.test_releases import CID, DIGEST, _releases, world
 from tests.chain.test_voting_helpers import World
-from tests.conftest import Chain
 
-DIGEST = hashlib.sha256(b'{"schema":"curation-commons/manifest-v1"}').digest()
-CID = cid_v1_raw(DIGEST)
-
-
-@pytest.fixture
-def world(chain: Chain) -> World:
-    return World(chain)
-
-
-def _releases(world: World) -> ReleaseClient:
-    return ReleaseClient(world.w3, world.chain.deployment.address("ReleaseRegistry"), world.chain.admin)
+__all__ = ["world"]  # the fixture, shared with tests/chain/test_releases.py
 
 
 def _raw_publish(rel: ReleaseClient, dataset: int, state_block: int) -> None:
