@@ -6,7 +6,8 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from eth_utils.address import to_checksum_address
 
 from backend.chain.contract import Receipt
 from backend.chain.registry import RegistryClient
@@ -16,10 +17,11 @@ from backend.ipfs.base import check_source_file
 from backend.ipfs.limits import get_batch_manifest
 from backend.settings import Settings
 from curation.batches import build_batch_manifest, leaf_item_id, verify_batch_manifest
-from curation.cid import CID, parse_cid
-from curation.consent import format_consent
+from curation.cid import CID, cid_text
+from curation.consent import format_consent, unknown_bits
 from curation.errors import CurationError, InvalidInput
-from curation.merkle import KNOWN_CONSENT, Leaf, MerkleTree
+from curation.events import BatchSubmitted, ItemSubmitted
+from curation.merkle import Leaf, MerkleTree
 from curation.unixfs import FileImporter, iter_chunks
 
 __all__ = [
@@ -105,7 +107,7 @@ def check_license(registry: RegistryClient, spdx: str) -> int:
 def _check_consent(consent: int, expiry: int) -> None:
     if consent == 0:
         raise InvalidInput("consent grants nothing (none): give at least one flag, e.g. train")
-    if consent & ~KNOWN_CONSENT:
+    if unknown_bits(consent):
         raise InvalidInput(f"consent mask {consent:#x} sets unknown bits")
     if expiry < 0:
         raise InvalidInput(f"consent expiry must be unix seconds >= 0 (0 = none), got {expiry}")
@@ -227,31 +229,24 @@ class BatchSubmission:
 
 def batch_submission(registry: RegistryClient, batch_id: int, from_block: int = 0) -> BatchSubmission:
     """The BatchSubmitted event of `batch_id` (InvalidInput when there is no such batch)."""
-    found = registry.event_logs("BatchSubmitted", from_block, filters={"batchId": batch_id})
+    found = registry.event_logs(BatchSubmitted, from_block, filters={"batch_id": batch_id})
     if not found:
         raise InvalidInput(f"batch {batch_id} does not exist (the registry has {registry.batch_count()})")
-    return _batch_from_log(found[0])
+    return _batch_from_event(found[0])
 
 
-def _batch_from_log(e: dict[str, Any]) -> BatchSubmission:
+def _batch_from_event(e: BatchSubmitted) -> BatchSubmission:
     return BatchSubmission(
-        int(e["batchId"]),
-        str(e["contributor"]),
-        bytes(e["root"]),
-        int(e["count"]),
-        _cid_text(bytes(e["manifestCid"])),
-        int(e["licenseId"]),
-        int(e["consent"]),
-        int(e["expiry"]),
-        int(e["blockNumber"]),
+        e.batch_id,
+        to_checksum_address(e.contributor),
+        e.root,
+        e.count,
+        cid_text(e.manifest_cid),
+        e.license_id,
+        e.consent,
+        e.expiry,
+        e.at.block_number,
     )
-
-
-def _cid_text(raw: bytes) -> str:
-    try:
-        return str(parse_cid(raw))
-    except InvalidInput:
-        return "0x" + raw.hex()
 
 
 def _check_narrowing(consent: int, expiry: int) -> None:
@@ -323,14 +318,13 @@ def list_items(
     filters: dict[str, object] = {"contributor": contributor} if contributor else {}
     spdx = {rec.license_id: rec.spdx for rec in registry.licenses()}
     rows: list[ItemRow] = []
-    for e in registry.event_logs("ItemSubmitted", from_block, filters=filters):
-        item_id = int(e["itemId"])
-        now = registry.item(item_id)
+    for item in registry.event_logs(ItemSubmitted, from_block, filters=filters):
+        now = registry.item(item.item_id)
         rows.append(
             ItemRow(
-                f"item:{item_id}",
+                f"item:{item.item_id}",
                 now.contributor,
-                _cid_text(bytes(e["cid"])),
+                cid_text(item.cid),
                 now.size,
                 spdx.get(now.license_id, str(now.license_id)),
                 now.consent,
@@ -338,8 +332,8 @@ def list_items(
                 now.revoked,
             )
         )
-    for e in registry.event_logs("BatchSubmitted", from_block, filters=filters):
-        b = _batch_from_log(e)
+    for batch in registry.event_logs(BatchSubmitted, from_block, filters=filters):
+        b = _batch_from_event(batch)
         revoked = sum(registry.is_leaf_revoked(b.batch_id, i) for i in range(b.count))
         rows.append(
             ItemRow(

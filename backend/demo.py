@@ -18,10 +18,10 @@ from backend.chain.accounts import Signer, dev_signers
 from backend.chain.ballots import relay, sign_ballot
 from backend.chain.connection import connect, mine
 from backend.chain.deployment import Deployment, deploy_all
-from backend.chain.logs import RpcLimits
 from backend.chain.registry import RegistryClient
+from backend.chain.rpc import RpcLimits
 from backend.chain.token import TokenClient
-from backend.chain.voting import DatasetParams, ProposalKind, VotingClient
+from backend.chain.voting import DatasetParams, VotingClient
 from backend.contribute import change_item_consent, contribute
 from backend.errors import ConfigError
 from backend.ipfs import open_store
@@ -31,6 +31,7 @@ from backend.settings import Settings
 from backend.trainer import PulledDataset, ShardedSampler, TrainerClient, pull
 from curation.batches import split_item_id
 from curation.consent import Consent, parse_consent
+from curation.governance import ProposalKind, ProposalStatus
 
 __all__ = ["DemoResult", "run_demo"]
 
@@ -248,7 +249,7 @@ class _Story:
                     "against": event["againstVotes"] // TOKEN,
                     "abstain": event["abstainVotes"] // TOKEN,
                     "supply": event["pastTotalSupply"] // TOKEN,
-                    "outcome": "Accepted" if event["outcome"] == 3 else "Rejected",
+                    "outcome": ProposalStatus(event["outcome"]).name.capitalize(),
                 }
             )
 

@@ -14,8 +14,9 @@ from backend.chain.accounts import Signer
 from backend.chain.connection import connect
 from backend.chain.decode import EventDecoder
 from backend.chain.deployment import CONTRACTS, Deployment
-from backend.chain.logs import RpcLimits, RpcLogFetcher
+from backend.chain.logs import RpcLogFetcher
 from backend.chain.releases import ReleaseClient, ReleaseInfo
+from backend.chain.rpc import RpcLimits
 from backend.chain.voting import VotingClient
 from backend.errors import ChainError, ConfigError, StoreError
 from backend.index.indexer import DEFAULT_MAX_REORG_DEPTH, Indexer, SyncProgress
@@ -29,29 +30,20 @@ from curation.cid import CID
 from curation.content import ContentCheck, ContentChecker, too_large_problem, unreadable_problem
 from curation.errors import InvalidInput
 from curation.exports import DEFAULT_GATEWAY, croissant, dataset_card
+from curation.jsondiff import diff_documents
 from curation.manifest import (
     DEFAULT_SCHEME,
     DEFAULT_SHARD_ITEMS,
     BuiltManifest,
     ChainContext,
-    ManifestMismatch,
     ParentRelease,
     build_manifest,
-    diff_documents,
-    load_manifest,
-    load_part,
 )
+from curation.manifest_read import ManifestMismatch, load_manifest, load_part, part_file_name
 from curation.merkle import Leaf, MerkleTree
 from curation.report import build_report, render_markdown
-from curation.state import (
-    ChainState,
-    ItemState,
-    UnknownDataset,
-    admit_batch,
-    content_candidates,
-    fold_events,
-    needed_batches,
-)
+from curation.selection import content_candidates, needed_batches
+from curation.state import ChainState, ItemState, UnknownDataset, admit_batch, fold_events
 
 __all__ = [
     "BatchUnavailable",
@@ -519,7 +511,7 @@ def write_release_files(
     for name, (file_name, data) in (exports or _exports(built)).items():
         files[name] = (out_dir / file_name, data)
     for part in built.manifest.parts:
-        files[f"part{part.index}"] = (out_dir / f"manifest-part-{part.index:05d}.json", part.data)
+        files[f"part{part.index}"] = (out_dir / part_file_name(part.index), part.data)
     for path, data in files.values():
         path.write_bytes(data)
     return {name: path for name, (path, _) in files.items()}

@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     deployment: Path | None = None
     keystore_dir: Path | None = None
     confirmations: int = 0
-    # Waiting for the chain's JSON-RPC node (backend.chain.logs.RpcLimits): seconds to connect, seconds to
+    # Waiting for the chain's JSON-RPC node (backend.chain.rpc.RpcLimits): seconds to connect, seconds to
     # wait for each part of an answer, most seconds one call may take with all its retries, largest answer.
     rpc_connect_timeout: float = Field(default=5.0, gt=0)
     rpc_timeout: float = Field(default=10.0, gt=0)

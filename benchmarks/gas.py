@@ -19,9 +19,10 @@ from backend.chain.deployment import deploy_all
 from backend.chain.registry import RegistryClient
 from backend.chain.signatures import WALLET_CHECK_GAS
 from backend.chain.token import TokenClient
-from backend.chain.voting import DatasetParams, ProposalKind, VotingClient
-from curation.ballots import SignedBallot, Support
+from backend.chain.voting import DatasetParams, VotingClient
+from curation.ballots import SignedBallot
 from curation.cid import cid_v1_raw
+from curation.governance import ProposalKind, Support
 
 VOTES = 1_000 * 10**18
 PERIOD = 2_000

@@ -19,30 +19,29 @@ from typing import Any
 from curation import events as ev
 from curation.batches import leaf_item_id
 from curation.cid import cid_v1_raw
-from curation.consent import Consent
+from curation.consent import ALL, Consent
 from curation.content import ContentCheck
 from curation.exports import croissant, dataset_card
+from curation.governance import ProposalKind, ProposalStatus
 from curation.licenses import LicenseClass
 from curation.manifest import DEFAULT_SHARD_ITEMS, BuiltManifest, ChainContext, build_manifest
 from curation.report import build_report, render_markdown
 from curation.state import (
-    ACCEPTED,
-    INCLUDE,
-    REMOVE,
     BatchState,
     ChainState,
     ContributorState,
     DatasetState,
     ItemState,
     LicenseState,
-    ProposalState,
+    ProposalRecord,
 )
 
 __all__ = ["DATASET_ID", "bench_manifest", "build_state", "context", "main"]
 
 USE = int(Consent.TRAIN | Consent.COMMERCIAL)
-ALL = 0x3F
 DATASET_ID = 1
+#: The dataset's quorum and approval (bps) and late-quorum extension, frozen into every proposal.
+THRESHOLDS = (400, 5000, 0)
 STATE_BLOCK = 5_000_000
 STATE_TIMESTAMP = 1_750_000_000
 SUPPLY = 10**26  # 100M tokens with 18 decimals
@@ -103,7 +102,7 @@ def build_state(n_items: int, n_sources: int, seed: int = 0) -> ChainState:
         USE,
         _pos(10, 0),
     )
-    state.datasets[DATASET_ID].params = ev.DatasetParamsSet(_pos(10, 1), DATASET_ID, 1, 50, 400, 5000, 0, 0)
+    state.datasets[DATASET_ID].params = ev.DatasetParamsSet(_pos(10, 1), DATASET_ID, 1, 50, *THRESHOLDS, 0)
 
     next_item = 1
     next_batch = 1
@@ -111,13 +110,13 @@ def build_state(n_items: int, n_sources: int, seed: int = 0) -> ChainState:
     per = n_items // n_sources
     extra = n_items - per * n_sources
     all_ids: list[int] = []
-    proposals: list[ProposalState] = []
+    proposals: list[ProposalRecord] = []
 
     def item(item_id: int, owner: str, batch: int | None, leaf: int | None) -> ItemState:
         digest = hashlib.sha256(item_id.to_bytes(16, "big") + seed.to_bytes(8, "big")).digest()
         roll = rng.random()
         lic = 5 if roll < 0.01 else DELISTED if roll < 0.015 else 1 + rng.randrange(4)
-        consent = int(Consent.TRAIN) if 0.015 <= roll < 0.025 else ALL
+        consent = int(Consent.TRAIN) if 0.015 <= roll < 0.025 else int(ALL)
         expiry = (
             STATE_TIMESTAMP - 1 if 0.025 <= roll < 0.03 else (STATE_TIMESTAMP + 10**6 if roll > 0.9 else 0)
         )
@@ -179,22 +178,23 @@ def build_state(n_items: int, n_sources: int, seed: int = 0) -> ChainState:
         f = rng.randrange(4 * 10**24, 2 * 10**25)
         pid = len(proposals) + 1
         proposals.append(
-            ProposalState(
+            ProposalRecord(
                 pid,
                 DATASET_ID,
                 curator,
-                INCLUDE,
+                ProposalKind.INCLUDE,
                 item_ids,
                 batch_ids,
                 b"",
                 block + 1,
                 block + 51,
                 _pos(block, 2),
+                *THRESHOLDS,
                 f,
                 rng.randrange(0, f),
                 rng.randrange(0, 10**24),
                 rng.randint(3, 40),
-                ACCEPTED,
+                ProposalStatus.ACCEPTED,
                 SUPPLY,
                 _pos(block + 52, j % 7),
             )
@@ -207,44 +207,46 @@ def build_state(n_items: int, n_sources: int, seed: int = 0) -> ChainState:
         f = rng.randrange(4 * 10**24, 2 * 10**25)
         pid = len(proposals) + 1
         proposals.append(
-            ProposalState(
+            ProposalRecord(
                 pid,
                 DATASET_ID,
                 curator,
-                REMOVE,
+                ProposalKind.REMOVE,
                 removed,
                 (),
                 b"",
                 block + 1,
                 block + 51,
                 _pos(block, 0),
+                *THRESHOLDS,
                 f,
                 f // 3,
                 0,
                 12,
-                ACCEPTED,
+                ProposalStatus.ACCEPTED,
                 SUPPLY,
                 _pos(block + 52, 3 + k % 5),
             )
         )
     # noise a real fold also carries: a rejected proposal, and items nobody proposed
     proposals.append(
-        ProposalState(
+        ProposalRecord(
             len(proposals) + 1,
             DATASET_ID,
             curator,
-            INCLUDE,
+            ProposalKind.INCLUDE,
             tuple(all_ids[:10]),
             (),
             b"",
             block + 1,
             block + 51,
             _pos(block, 5),
+            *THRESHOLDS,
             1,
             10**24,
             0,
             2,
-            4,
+            ProposalStatus.REJECTED,
             SUPPLY,
             _pos(block + 52, 0),
         )

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 
 from backend.ipfs import KuboStore
-from backend.trainer.items import ManifestItem
 from backend.trainer.pull import fetch_items
+from curation.manifest_read import ManifestItem
 from curation.unixfs import compute_cid
 
 MB = 1024 * 1024

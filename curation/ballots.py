@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serial
 
 from curation import safejson
 from curation.errors import InvalidInput
+from curation.governance import Support
 
 __all__ = [
     "BALLOT_FILE_FORMAT",
@@ -24,7 +25,6 @@ __all__ = [
     "Ballot",
     "SignedBallot",
     "SkipReason",
-    "Support",
     "dump_ballots",
     "load_ballots",
 ]
@@ -43,28 +43,6 @@ MAX_BALLOT_FILE_BYTES: Final = 16 * 1024 * 1024
 #: A ballot file nests 3 levels (file object, ballots list, ballot object).
 _MAX_DEPTH: Final = 8
 _UINT256 = 2**256
-
-
-class Support(IntEnum):
-    """A vote's direction, numbered as the contract (and OpenZeppelin's GovernorCountingSimple) numbers it."""
-
-    AGAINST = 0
-    FOR = 1
-    ABSTAIN = 2
-
-    @classmethod
-    def parse(cls, value: str | int) -> Support:
-        """`for` / `against` / `abstain` (any case) or 0 / 1 / 2."""
-        if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
-            number = int(value)
-            try:
-                return cls(number)
-            except ValueError:
-                raise InvalidInput(f"support {number} is not 0 (against), 1 (for) or 2 (abstain)") from None
-        try:
-            return cls[value.strip().upper()]
-        except KeyError:
-            raise InvalidInput(f"support {value!r} is not one of: for, against, abstain") from None
 
 
 class SkipReason(IntEnum):

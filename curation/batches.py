@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from curation.canonical import canonical_bytes
-from curation.cid import CID
+from curation.cid import CID, cid_text
 from curation.errors import InvalidInput
 from curation.merkle import Leaf, MerkleTree
 from curation.safejson import loads
@@ -18,16 +18,19 @@ __all__ = [
     "BATCH_MANIFEST_OVERHEAD_BYTES",
     "BATCH_SCHEMA",
     "LEAF_ID_BASE",
+    "MAX_ITEM_REF_CHARS",
     "MAX_LEAF_CID_CHARS",
     "MAX_LEAF_JSON_BYTES",
     "BatchManifest",
     "BatchManifestMismatch",
+    "InvalidItemRef",
     "batch_manifest_max_bytes",
     "build_batch_manifest",
     "item_ref",
     "leaf_for_bytes",
     "leaf_item_id",
     "parse_batch_manifest",
+    "parse_item_ref",
     "split_item_id",
     "verify_batch_manifest",
 ]
@@ -107,6 +110,45 @@ def item_ref(item_id: int) -> str:
     return f"item:{item_id}" if split is None else f"batch:{split[0]}:{split[1]}"
 
 
+#: Longest text parse_item_ref reads: `batch:` and a 20-digit batch id and 10-digit leaf index, with room for
+#: surrounding spaces. Longer text is refused before it is looked at.
+MAX_ITEM_REF_CHARS: Final = 64
+_ITEM_REF = re.compile(r"(?:item:)?([0-9]{1,20})|batch:([0-9]{1,20}):([0-9]{1,10})", re.ASCII)
+
+
+class InvalidItemRef(InvalidInput):
+    """Text that is not an item reference: `5` or `item:5` (a single item), `batch:3:7` (leaf 7 of batch 3)."""
+
+
+def parse_item_ref(text: str) -> int:
+    """The item id that `text` names, the inverse of item_ref: `5` or `item:5` for a single item, `batch:3:7` for
+    leaf 7 of batch 3 (case and surrounding spaces ignored); InvalidItemRef says what is wrong otherwise."""
+    if len(text) > MAX_ITEM_REF_CHARS:
+        raise InvalidItemRef(
+            f"an item reference is at most {MAX_ITEM_REF_CHARS} characters, this one has {len(text)}"
+        )
+    match = _ITEM_REF.fullmatch(text.strip().lower())
+    if match is None:
+        raise InvalidItemRef(f"{text!r} is not an item id (5, item:5) or a batch leaf (batch:3:7)")
+    single, batch, leaf = match.groups()
+    if single is not None:
+        item_id = int(single)
+        if item_id >= LEAF_ID_BASE:
+            split = split_item_id(item_id)
+            if split is not None and split[0] >= 1:
+                raise InvalidItemRef(f"{item_id} is the item id of a batch leaf: name it {item_ref(item_id)}")
+            raise InvalidItemRef(f"{text!r}: single item ids run from 1 to {LEAF_ID_BASE - 1}")
+        if item_id < 1:
+            raise InvalidItemRef(f"{text!r}: item ids start at 1")
+        return item_id
+    batch_id, index = int(batch), int(leaf)
+    if not 1 <= batch_id < LEAF_ID_BASE:
+        raise InvalidItemRef(f"{text!r}: batch ids run from 1 to {LEAF_ID_BASE - 1}")
+    if index >= _U32:
+        raise InvalidItemRef(f"{text!r}: leaf indexes run from 0 to {_U32 - 1}")
+    return leaf_item_id(batch_id, index)
+
+
 def leaf_for_bytes(index: int, data: bytes, license_id: int, consent: int, expiry: int = 0) -> Leaf:
     """The leaf of content `data` (CIDv1 as `ipfs add --cid-version=1 --raw-leaves` computes it)."""
     import hashlib
@@ -129,14 +171,6 @@ class BatchManifest:
         return len(self.leaves)
 
 
-def _cid_text(raw: bytes) -> str:
-    try:
-        cid = CID.parse(raw)
-    except InvalidInput:
-        return "0x" + raw.hex()
-    return str(cid) if cid.to_bytes() == raw else "0x" + raw.hex()
-
-
 def build_batch_manifest(leaves: Sequence[Leaf]) -> bytes:
     """Canonical JSON bytes of the batch manifest listing `leaves` (indices 0..n-1 in order).
 
@@ -145,7 +179,7 @@ def build_batch_manifest(leaves: Sequence[Leaf]) -> bytes:
     cid is the CID text (or 0x hex of bytes that are not a CID), sha256 is 64 hex digits.
     """
     tree = MerkleTree.from_leaves(leaves)
-    cids = [_cid_text(leaf.cid) for leaf in leaves]
+    cids = [cid_text(leaf.cid) or "0x" for leaf in leaves]  # no bytes: "0x", which reads back as b""
     for leaf, text in zip(leaves, cids, strict=True):
         if len(text) > MAX_LEAF_CID_CHARS:
             raise InvalidInput(

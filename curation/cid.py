@@ -23,6 +23,7 @@ __all__ = [
     "DAG_PB",
     "RAW",
     "SHA2_256",
+    "cid_text",
     "cid_v0",
     "cid_v1_dag_pb",
     "cid_v1_raw",
@@ -211,3 +212,26 @@ def cid_v1_dag_pb(sha256_digest: bytes) -> CID:
 def cid_v0(sha256_digest: bytes) -> CID:
     """CIDv0 (`Qm...`) of a sha2-256 digest of a dag-pb block."""
     return CID(0, DAG_PB, SHA2_256, bytes(sha256_digest))
+
+
+#: Binary prefixes of the CIDv1 sha2-256 forms items use (raw leaves, dag-pb): their text is base32 of the
+#: bytes, computed directly (a manifest formats a million of them; CID.parse is the general path).
+_V1_SHA256_PREFIXES = (b"\x01\x55\x12\x20", b"\x01\x70\x12\x20")
+
+
+def cid_text(raw: bytes) -> str:
+    """The text of CID bytes read from the chain or written into a manifest: the CID's canonical text
+    (base32 `b...` for v1, `Qm...` for v0) when `raw` is exactly one CID, else `0x` and the hex of the bytes.
+
+    No bytes give "" (an unset CID field, e.g. a dataset without a description): manifests write that, and
+    a format that must tell "no bytes" from "no field" (a batch manifest's leaf) writes `cid_text(b) or "0x"`.
+    """
+    if not raw:
+        return ""
+    if len(raw) == 36 and raw[:4] in _V1_SHA256_PREFIXES:
+        return "b" + b32_encode(raw)
+    try:
+        cid = CID.parse(raw)
+    except InvalidInput:
+        return "0x" + raw.hex()
+    return str(cid) if cid.to_bytes() == raw else "0x" + raw.hex()

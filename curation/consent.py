@@ -1,13 +1,14 @@
-"""Consent flags (per item, per dataset use) and their parsing; one definition for chain and Python."""
+"""Consent flags (per item, per dataset use), their parsing and the consent gates; one definition for Python."""
 
 from __future__ import annotations
 
 from enum import IntFlag
 from functools import lru_cache
+from typing import Final
 
 from curation.errors import InvalidInput
 
-__all__ = ["Consent", "covers", "format_consent", "parse_consent"]
+__all__ = ["ALL", "Consent", "covers", "format_consent", "gate", "parse_consent", "unknown_bits"]
 
 
 class Consent(IntFlag):
@@ -24,9 +25,14 @@ class Consent(IntFlag):
     SYNTHETIC = 1 << 5  # may be used to produce synthetic training data
 
 
-ALL = Consent(0)
-for _f in Consent:
-    ALL |= _f
+#: Every consent bit the registry knows (TRAIN..SYNTHETIC = 0x3F): the only Python definition of the mask,
+#: mirrored on-chain by ConsentRules.KNOWN (contracts/libraries/ConsentRules.sol).
+ALL: Final = Consent(sum(Consent))
+
+
+def unknown_bits(consent: int) -> int:
+    """The bits of `consent` that no Consent flag names (0 when every bit is known)."""
+    return consent & ~int(ALL)
 
 
 def parse_consent(text: str) -> Consent:
@@ -38,7 +44,7 @@ def parse_consent(text: str) -> Consent:
         return ALL
     if s.isdigit() or s.startswith("0x"):
         value = int(s, 0)
-        if value & ~int(ALL):
+        if unknown_bits(value):
             raise InvalidInput(f"consent mask {text!r} sets unknown bits; known flags: {format_consent(ALL)}")
         return Consent(value)
     out = Consent(0)
@@ -63,3 +69,21 @@ def format_consent(flags: int) -> str:
 def covers(consent: int, use: int) -> bool:
     """True when every bit of `use` is granted by `consent`."""
     return consent & use == use
+
+
+def gate(consent: int, expiry: int, use: int, now: int, *, revoked: bool | None = None) -> str | None:
+    """Why consent keeps an item out of a dataset of `use` at unix time `now`, or None when it lets it in.
+
+    The reason is the manifest's exclusion code (curation.weights.base.EXCLUSION_REASONS), first failing gate
+    first: "revoked", then "consent-mismatch" (`consent` does not cover every bit of `use`), then
+    "consent-expired" (`expiry` is set and `expiry <= now`: consent holds while the time is before it).
+    Consent 0 is a revocation (the registry never accepts 0 as new consent); a caller that tracks revocation
+    itself (the fold's sticky `ItemState.revoked`) passes `revoked` to decide that gate instead.
+    """
+    if (consent == 0) if revoked is None else revoked:
+        return "revoked"
+    if not covers(consent, use):
+        return "consent-mismatch"
+    if expiry and expiry <= now:
+        return "consent-expired"
+    return None

@@ -9,6 +9,7 @@ from typing import Any, Final, Protocol
 
 from curation.consent import format_consent
 from curation.display import markdown_text, yaml_string
+from curation.manifest_read import part_file_name
 
 __all__ = ["CROISSANT_CONTEXT", "DEFAULT_GATEWAY", "croissant", "dataset_card", "gateway_url"]
 
@@ -188,7 +189,7 @@ def croissant(
     record_sets: list[dict[str, Any]] = []
     if parts:
         for part in parts:
-            file_id = f"manifest-part-{part.index:05d}.json"
+            file_id = part_file_name(part.index)
             distribution.append(
                 {
                     "@type": "cr:FileObject",

@@ -1,19 +1,22 @@
-"""Release manifest: canonical JSON (RFC 8785) of a dataset at a state block, its sha256, sharded item parts."""
+"""Build a release manifest: canonical JSON (RFC 8785) of a dataset at a state block, sha256, item parts.
+
+Reading one back (untrusted bytes) is curation.manifest_read's job.
+"""
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, overload
 
 from curation.batches import item_ref
-from curation.canonical import canonical_bytes, parse_canonical, sha256_hex
-from curation.cid import CID
+from curation.canonical import canonical_bytes, sha256_hex
+from curation.cid import cid_text
 from curation.consent import format_consent
 from curation.errors import InvalidInput
 from curation.licenses import LicenseClass
-from curation.state import ChainState, DatasetInputs, ProposalState, dataset_inputs
+from curation.selection import DatasetInputs, dataset_inputs
+from curation.state import ChainState, ProposalRecord
 from curation.unixfs import compute_cid
 from curation.weights.base import WAD, WeightResult, get_scheme
 
@@ -21,19 +24,13 @@ __all__ = [
     "DEFAULT_SCHEME",
     "DEFAULT_SHARD_ITEMS",
     "MANIFEST_SCHEMA",
-    "MAX_MANIFEST_BYTES",
-    "MAX_PART_BYTES",
     "PART_SCHEMA",
     "BuiltManifest",
     "ChainContext",
     "ItemRecords",
-    "ManifestMismatch",
     "ManifestPart",
     "ParentRelease",
     "build_manifest",
-    "diff_documents",
-    "load_manifest",
-    "load_part",
 ]
 
 MANIFEST_SCHEMA: Final = "curation-commons/manifest/v1"
@@ -41,19 +38,6 @@ PART_SCHEMA: Final = "curation-commons/manifest-items/v1"
 DEFAULT_SCHEME: Final = "commons-v1"
 #: Item lists longer than this go into CID-addressed parts of at most this many items each.
 DEFAULT_SHARD_ITEMS: Final = 10_000
-#: Largest manifest `load_manifest` parses. An item record takes about 500 bytes, so a top-level manifest
-#: (at most `shard_items` inline items, plus sources, exclusions and one attribution entry per contributor)
-#: of a default build stays far below; the bound keeps a hostile or corrupt file from taking the memory.
-MAX_MANIFEST_BYTES: Final = 256 * 1024 * 1024
-#: Largest manifest part `load_part` parses: about 130,000 item records (a default part holds 10,000,
-#: about 5 MB). A build with more items per part than that cannot be read back.
-MAX_PART_BYTES: Final = 64 * 1024 * 1024
-#: Deepest nesting accepted in a manifest or part; the schema nests 4 levels (object, list, record, list).
-_MAX_DEPTH: Final = 16
-
-
-class ManifestMismatch(InvalidInput):
-    """A manifest or one of its parts is not what its digest, CID or schema says."""
 
 
 @dataclass(frozen=True)
@@ -114,23 +98,7 @@ class BuiltManifest:
         return str(compute_cid(self.data).cid)
 
 
-#: Binary prefixes of the CIDv1 sha2-256 forms items use (raw leaves, dag-pb): their text is base32 of the
-#: bytes, computed directly (a manifest formats a million of them; CID.parse is the general path).
-_V1_SHA256_PREFIXES = (b"\x01\x55\x12\x20", b"\x01\x70\x12\x20")
-
-
-def _cid_text(raw: bytes) -> str:
-    if not raw:
-        return ""
-    if len(raw) == 36 and raw[:4] in _V1_SHA256_PREFIXES:
-        return "b" + base64.b32encode(raw).decode("ascii").lower().rstrip("=")
-    try:
-        return str(CID.parse(raw))
-    except InvalidInput:
-        return "0x" + raw.hex()
-
-
-def _tallies(p: ProposalState) -> dict[str, Any]:
+def _tallies(p: ProposalRecord) -> dict[str, Any]:
     return {
         "for_votes": str(p.for_votes),
         "against_votes": str(p.against_votes),
@@ -151,7 +119,7 @@ def _source_entries(state: ChainState, din: DatasetInputs, result: WeightResult)
             {
                 "proposal_id": p.proposal_id,
                 "proposer": p.proposer,
-                "description_cid": _cid_text(p.description_cid),
+                "description_cid": cid_text(p.description_cid),
                 **_tallies(p),
                 "item_ids": [str(i) for i in p.item_ids],
                 "batch_ids": [str(b) for b in p.batch_ids],
@@ -193,7 +161,7 @@ def _item_entry(row: _Row) -> dict[str, Any]:
     return {
         "item_id": str(item_id),
         "ref": item_ref(item_id),
-        "cid": _cid_text(cid),
+        "cid": cid_text(cid),
         "sha256": sha256.hex(),
         "size": str(size),
         "license": spdx,
@@ -251,7 +219,7 @@ def _exclusions(state: ChainState, din: DatasetInputs, result: WeightResult) -> 
         entries[item_id] = {
             "item_id": str(item_id),
             "ref": item_ref(item_id),
-            "cid": _cid_text(item.cid),
+            "cid": cid_text(item.cid),
             "reason": reason,
             "detail": "",
             "source": result.item_source.get(item_id),
@@ -263,7 +231,7 @@ def _exclusions(state: ChainState, din: DatasetInputs, result: WeightResult) -> 
         entries[item_id] = {
             "item_id": str(item_id),
             "ref": item_ref(item_id),
-            "cid": _cid_text(known.cid) if known else "",
+            "cid": cid_text(known.cid) if known else "",
             "reason": reason,
             "detail": detail,
             "source": pid,
@@ -310,7 +278,7 @@ def _dataset_entry(state: ChainState, dataset_id: int, ctx: ChainContext) -> dic
     return {
         "id": dataset_id,
         "name": ds.name,
-        "description_cid": _cid_text(ds.description_cid),
+        "description_cid": cid_text(ds.description_cid),
         "creator": ds.creator,
         "use": ds.use,
         "use_flags": format_consent(ds.use),
@@ -440,96 +408,3 @@ def build_manifest(
         )
     data = canonical_bytes(doc)
     return BuiltManifest(doc, data, sha256_hex(data), tuple(parts), items, result, din)
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_records(records: object, where: str) -> list[dict[str, Any]]:
-    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-        raise ManifestMismatch(f"{where} must be a list of objects")
-    return records
-
-
-def load_manifest(data: bytes) -> dict[str, Any]:
-    """Parse a manifest's bytes (canonical JSON with the manifest schema), ManifestMismatch otherwise.
-
-    The bytes are untrusted: larger than MAX_MANIFEST_BYTES, nested too deep, not canonical, or with `items`
-    / `item_parts` of the wrong shape, they are refused with ManifestMismatch (an InvalidInput).
-    """
-    try:
-        doc = parse_canonical(data, "manifest", max_bytes=MAX_MANIFEST_BYTES, max_depth=_MAX_DEPTH)
-    except InvalidInput as exc:
-        raise ManifestMismatch(str(exc)) from None
-    if not isinstance(doc, dict) or doc.get("schema") != MANIFEST_SCHEMA:
-        raise ManifestMismatch(f"not a manifest: expected schema {MANIFEST_SCHEMA!r}")
-    _check_records(doc.get("items", []), "manifest `items`")
-    for i, entry in enumerate(_check_records(doc.get("item_parts", []), "manifest `item_parts`")):
-        if not (
-            _is_int(entry.get("part"))
-            and _is_int(entry.get("count"))
-            and isinstance(entry.get("cid"), str)
-            and isinstance(entry.get("sha256"), str)
-        ):
-            raise ManifestMismatch(
-                f"manifest `item_parts[{i}]` needs an integer part and count and a string cid and sha256"
-            )
-    return doc
-
-
-def load_part(data: bytes, entry: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Items of a part, checked against its entry in `item_parts` (sha256 and count)."""
-    name = f"manifest part {entry.get('part')}"
-    digest = sha256_hex(data)
-    if digest != entry.get("sha256"):
-        raise ManifestMismatch(f"{name} has sha256 {digest}, expected {entry.get('sha256')}")
-    try:
-        doc = parse_canonical(data, name, max_bytes=MAX_PART_BYTES, max_depth=_MAX_DEPTH)
-    except InvalidInput as exc:
-        raise ManifestMismatch(str(exc)) from None
-    items = doc.get("items") if isinstance(doc, dict) else None
-    if (
-        not isinstance(doc, dict)
-        or doc.get("schema") != PART_SCHEMA
-        or not isinstance(items, list)
-        or len(items) != entry.get("count")
-    ):
-        raise ManifestMismatch(f"{name} is not a part of {entry.get('count')} items")
-    return _check_records(items, f"{name} `items`")
-
-
-def diff_documents(expected: Any, actual: Any, limit: int = 20, path: str = "$") -> list[str]:
-    """Human-readable differences between two JSON documents (at most `limit` lines)."""
-    out: list[str] = []
-
-    def walk(a: Any, b: Any, where: str) -> None:
-        if len(out) >= limit:
-            return
-        if isinstance(a, dict) and isinstance(b, dict):
-            for key in sorted(set(a) | set(b)):
-                if key not in a:
-                    out.append(f"{where}.{key}: unexpected (rebuilt manifest has no such field)")
-                elif key not in b:
-                    out.append(f"{where}.{key}: missing")
-                else:
-                    walk(a[key], b[key], f"{where}.{key}")
-                if len(out) >= limit:
-                    return
-        elif isinstance(a, list) and isinstance(b, list):
-            if len(a) != len(b):
-                out.append(f"{where}: {len(b)} entries, rebuilt has {len(a)}")
-            for i, (x, y) in enumerate(zip(a, b, strict=False)):
-                walk(x, y, f"{where}[{i}]")
-                if len(out) >= limit:
-                    return
-        elif a != b or type(a) is not type(b):
-            out.append(f"{where}: {_short(b)}, rebuilt {_short(a)}")
-
-    walk(expected, actual, path)
-    return out
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from eth_abi.abi import encode as abi_encode
 from eth_utils.crypto import keccak
 
+from curation.consent import unknown_bits
 from curation.errors import InvalidInput
 
 __all__ = [
-    "KNOWN_CONSENT",
     "LEAF_ABI_TYPES",
     "Leaf",
     "MerkleTree",
@@ -27,8 +27,6 @@ __all__ = [
 
 #: ABI types of the inner leaf encoding, in order (see `Leaf.encode`).
 LEAF_ABI_TYPES = ("uint256", "bytes", "bytes32", "uint64", "uint16", "uint16", "uint64")
-#: Consent bits the registry accepts (Consent.TRAIN..SYNTHETIC); mirrored by ConsentRules.KNOWN on-chain.
-KNOWN_CONSENT = 0x3F
 
 _RAW = 0x55
 _DAG_PB = 0x70
@@ -219,6 +217,6 @@ def leaf_problem(leaf: Leaf, shared: tuple[int, int, int] | None = None) -> str 
         return "license id 0 names no license"
     if leaf.consent == 0:
         return "consent 0 grants nothing"
-    if leaf.consent & ~KNOWN_CONSENT:
+    if unknown_bits(leaf.consent):
         return f"consent 0x{leaf.consent:x} sets unknown bits"
     return None

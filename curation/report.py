@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any, Final
 from curation.batches import item_ref
 from curation.display import markdown_text
 from curation.errors import InvalidInput
-from curation.state import ACCEPTED, INCLUDE, REJECTED, ChainState, ProposalState
+from curation.governance import snapshot_passed, snapshot_supply, status, turnout, votes_cast
+from curation.state import ChainState, ProposalRecord
 
 if TYPE_CHECKING:
     from curation.manifest import BuiltManifest
@@ -53,25 +54,13 @@ def nakamoto(values: Sequence[int]) -> int:
     return 0
 
 
-def _status(p: ProposalState, block: int) -> str:
-    if p.outcome == ACCEPTED:
-        return "accepted"
-    if p.outcome == REJECTED:
-        return "rejected"
-    if block <= p.snapshot:
-        return "pending"
-    return "active" if block <= p.deadline else "closed"
-
-
-def _turnout(state: ChainState, p: ProposalState) -> dict[str, Any]:
-    supply = p.past_total_supply
-    if supply is None and p.snapshot <= state.block:
-        supply = state.supply.at(p.snapshot)
-    cast = p.for_votes + p.against_votes + p.abstain_votes
+def _turnout(state: ChainState, p: ProposalRecord) -> dict[str, Any]:
+    supply = snapshot_supply(p, state.block, state.supply.at)
+    share = turnout(votes_cast(p), supply)
     return {
         "proposal_id": p.proposal_id,
-        "kind": "include" if p.kind == INCLUDE else "remove",
-        "status": _status(p, state.block),
+        "kind": p.kind.word,
+        "status": status(p, state.block).word,
         "snapshot": p.snapshot,
         "deadline": p.deadline,
         "voters": p.voters,
@@ -79,7 +68,7 @@ def _turnout(state: ChainState, p: ProposalState) -> dict[str, Any]:
         "against_votes": str(p.against_votes),
         "abstain_votes": str(p.abstain_votes),
         "total_supply": None if supply is None else str(supply),
-        "turnout": None if not supply else decimal_string(Fraction(cast, supply)),
+        "turnout": None if share is None else decimal_string(share),
     }
 
 
@@ -155,7 +144,7 @@ def build_report(
     proposals = sorted(
         (p for p in state.proposals.values() if p.dataset_id == dataset_id), key=lambda p: p.proposal_id
     )
-    snapshots = sorted({p.snapshot for p in proposals if p.snapshot <= state.block})
+    snapshots = sorted({p.snapshot for p in proposals if snapshot_passed(p, state.block)})
     return {
         "schema": REPORT_SCHEMA,
         "dataset": {"id": dataset_id, "name": doc["dataset"]["name"]},

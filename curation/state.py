@@ -1,4 +1,7 @@
-"""Fold decoded events into the chain state at a block: licenses, items, batches, consent, datasets, votes."""
+"""Fold decoded events into the chain state at a block: licenses, items, batches, consent, datasets, votes.
+
+What a dataset's release includes, given the folded state, is curation.selection's job.
+"""
 
 from __future__ import annotations
 
@@ -11,46 +14,33 @@ from curation import events as ev
 from curation.batches import item_ref, leaf_item_id, verify_batch_manifest
 from curation.content import ContentCheck
 from curation.errors import InvalidInput
+from curation.governance import ProposalKind, ProposalStatus, Support
 from curation.merkle import leaf_problem
-from curation.weights.base import ItemFacts, SourceFacts, WeightInputs, eligibility_problem
 
 __all__ = [
-    "ACCEPTED",
-    "INCLUDE",
-    "REJECTED",
-    "REMOVE",
     "BatchLoader",
-    "BatchNotAdmitted",
     "BatchState",
     "ChainState",
     "Checkpoints",
-    "ContentNotChecked",
     "ContributorState",
-    "DatasetInputs",
     "DatasetState",
     "ItemState",
     "LicenseState",
-    "ProposalState",
+    "ProposalRecord",
     "ReleaseState",
     "Revocation",
     "UnknownDataset",
     "admit_batch",
-    "content_candidates",
-    "dataset_inputs",
     "fold_events",
-    "needed_batches",
 ]
 
-INCLUDE: Final = 0
-REMOVE: Final = 1
-ACCEPTED: Final = 3
-REJECTED: Final = 4
 _ZERO: Final = "0x" + "00" * 20
 
 #: Fetches a batch manifest's bytes by its binary CID. It raises InvalidInput (or a subclass) when the
 #: content itself is unusable (a bad CID, a DAG over the format limits), which marks the batch invalid; any
 #: other error (store down, content missing) propagates, because a result must not depend on which store
-#: answered. Only batches that a dataset's accepted proposals name are ever loaded (`admit_batch`).
+#: answered. Only batches that a dataset's accepted proposals name are ever loaded
+#: (`curation.selection.needed_batches`, then `admit_batch`).
 BatchLoader = Callable[[bytes], bytes]
 
 
@@ -156,28 +146,39 @@ class DatasetState:
 
 
 @dataclass
-class ProposalState:
+class ProposalRecord:
+    """A proposal as its logs tell it, with the thresholds it froze when it was created.
+
+    `propose` copies the dataset's quorum, approval and late-quorum extension into the proposal (its
+    ProposalCreated event does not carry them); the DatasetParamsSet before it in log order holds exactly
+    those values, so the fold records them here (0 for a dataset with no parameters, as the contract's
+    zeroed storage would give). `curation.governance.status` reads its lifecycle.
+    """
+
     proposal_id: int
     dataset_id: int
     proposer: str
-    kind: int
+    kind: ProposalKind
     item_ids: tuple[int, ...]
     batch_ids: tuple[int, ...]
     description_cid: bytes
     snapshot: int
     deadline: int
     created: ev.LogPosition
+    quorum_bps: int
+    approval_bps: int
+    late_quorum_extension: int
     for_votes: int = 0
     against_votes: int = 0
     abstain_votes: int = 0
     voters: int = 0
-    outcome: int | None = None  # ACCEPTED or REJECTED once finalized
+    outcome: ProposalStatus | None = None  # ACCEPTED or REJECTED once finalized
     past_total_supply: int | None = None
     finalized: ev.LogPosition | None = None
 
     @property
     def accepted(self) -> bool:
-        return self.outcome == ACCEPTED
+        return self.outcome == ProposalStatus.ACCEPTED
 
 
 @dataclass
@@ -232,7 +233,7 @@ class ChainState:
     items: dict[int, ItemState] = field(default_factory=dict)
     batches: dict[int, BatchState] = field(default_factory=dict)
     datasets: dict[int, DatasetState] = field(default_factory=dict)
-    proposals: dict[int, ProposalState] = field(default_factory=dict)
+    proposals: dict[int, ProposalRecord] = field(default_factory=dict)
     releases: dict[tuple[int, int], ReleaseState] = field(default_factory=dict)
     revocations: list[Revocation] = field(default_factory=list)
     votes: dict[str, Checkpoints] = field(default_factory=dict)  # delegate -> voting power
@@ -327,17 +328,22 @@ class _Folder:
             ds.params = e
 
     def _ProposalCreated(self, e: ev.ProposalCreated) -> None:
-        self.s.proposals[e.proposal_id] = ProposalState(
+        ds = self.s.datasets.get(e.dataset_id)
+        params = ds.params if ds is not None else None
+        self.s.proposals[e.proposal_id] = ProposalRecord(
             e.proposal_id,
             e.dataset_id,
             e.proposer,
-            e.kind,
+            ProposalKind(e.kind),
             e.item_ids,
             e.batch_ids,
             e.description_cid,
             e.snapshot,
             e.deadline,
             e.at,
+            quorum_bps=params.quorum_bps if params else 0,
+            approval_bps=params.approval_bps if params else 0,
+            late_quorum_extension=params.late_quorum_extension if params else 0,
         )
 
     def _VoteCast(self, e: ev.VoteCast) -> None:
@@ -345,9 +351,9 @@ class _Folder:
         if p is None:
             return
         p.voters += 1
-        if e.support == 0:
+        if e.support == Support.AGAINST:
             p.against_votes += e.weight
-        elif e.support == 1:
+        elif e.support == Support.FOR:
             p.for_votes += e.weight
         else:
             p.abstain_votes += e.weight
@@ -361,7 +367,7 @@ class _Folder:
         p = self.s.proposals.get(e.proposal_id)
         if p is None:
             return
-        p.outcome, p.finalized, p.past_total_supply = e.outcome, e.at, e.past_total_supply
+        p.outcome, p.finalized, p.past_total_supply = ProposalStatus(e.outcome), e.at, e.past_total_supply
         p.for_votes, p.against_votes, p.abstain_votes = e.for_votes, e.against_votes, e.abstain_votes
 
     # --- releases and token -----------------------------------------------------------------------------
@@ -387,23 +393,16 @@ class _Folder:
             self.s.supply.write(e.at.block_number, self.s.supply.latest() - e.value)
 
 
-def fold_events(
-    events: Iterable[ev.ChainEvent], block: int, load_batch: BatchLoader | None = None
-) -> ChainState:
+def fold_events(events: Iterable[ev.ChainEvent], block: int) -> ChainState:
     """The state after every event up to and including `block`, applied in (block, log index) order.
 
-    The fold reads no content: a batch is a header until `admit_batch` reads its manifest. With
-    `load_batch`, every batch that some dataset's accepted proposals name is admitted (`needed_batches`).
+    The fold reads no content: a batch is a header until `admit_batch` reads its manifest (which batches a
+    release needs: `curation.selection.needed_batches`; all of them: `curation.selection.admit_needed`).
     """
     folder = _Folder(block)
     for e in sorted((e for e in events if e.at.block_number <= block), key=lambda e: e.at.key):
         folder.apply(e)
-    state = folder.s
-    if load_batch is not None:
-        for dataset_id in sorted(state.datasets):
-            for batch_id in needed_batches(state, dataset_id):
-                admit_batch(state, batch_id, load_batch)
-    return state
+    return folder.s
 
 
 def admit_batch(state: ChainState, batch_id: int, load_batch: BatchLoader) -> BatchState:
@@ -458,271 +457,3 @@ def admit_batch(state: ChainState, batch_id: int, load_batch: BatchLoader) -> Ba
         folder._consent(state.items.get(leaf_item_id(e.batch_id, e.leaf_index)), e.consent, e.expiry, e.at)
     state.revocations.sort(key=lambda r: r.at.key)
     return batch
-
-
-@dataclass(frozen=True)
-class DatasetInputs:
-    """Weight inputs of one dataset at the state block, plus what never reached the scheme and why."""
-
-    inputs: WeightInputs
-    included: frozenset[
-        int
-    ]  # every item id an accepted INCLUDE names (directly or by batch), admitted or not
-    not_admitted: dict[int, tuple[str, str, int]]  # item id -> (reason code, detail, proposal id)
-    invalid_batches: dict[int, tuple[str, int]]  # batch id -> (problem, proposal id)
-    sources: tuple[ProposalState, ...]  # accepted INCLUDE proposals, in acceptance order
-    removals: tuple[ProposalState, ...]  # accepted REMOVE proposals, in acceptance order
-    #: batch id -> (the REMOVE that took it out last, the first INCLUDE that named it); such a batch is not read
-    removed_batches: dict[int, tuple[int, int]] = field(default_factory=dict)
-
-
-class BatchNotAdmitted(InvalidInput):
-    """A dataset's accepted proposal names a batch whose manifest was not read yet (`admit_batch` first)."""
-
-
-class ContentNotChecked(InvalidInput):
-    """An item that would be weighted has no content check (`ChainState.content`); check its bytes first."""
-
-
-def _order(p: ProposalState) -> tuple[int, int]:
-    assert p.finalized is not None
-    return p.finalized.key
-
-
-def _accepted(state: ChainState, dataset_id: int) -> list[ProposalState]:
-    return sorted(
-        (p for p in state.proposals.values() if p.dataset_id == dataset_id and p.accepted), key=_order
-    )
-
-
-def _latest(accepted: Iterable[ProposalState]) -> tuple[dict[int, ProposalState], dict[int, ProposalState]]:
-    """The latest accepted decision naming each item id and each batch id."""
-    items: dict[int, ProposalState] = {}
-    batches: dict[int, ProposalState] = {}
-    for p in accepted:
-        for i in p.item_ids:
-            items[i] = p
-        for b in p.batch_ids:
-            batches[b] = p
-    return items, batches
-
-
-def needed_batches(state: ChainState, dataset_id: int) -> dict[int, int]:
-    """Batches whose manifests a release of the dataset reads -> the accepted INCLUDE that names them.
-
-    A batch counts only once the dataset's curators accept a proposal naming it, and only while the latest
-    accepted decision naming it is an INCLUDE: an accepted REMOVE is the remedy for a batch whose manifest
-    cannot be read. Nothing else a contributor submits is ever read.
-    """
-    _, latest = _latest(_accepted(state, dataset_id))
-    first: dict[int, int] = {}
-    for p in _accepted(state, dataset_id):
-        for b in p.batch_ids:
-            if p.kind == INCLUDE and latest[b].kind == INCLUDE:
-                first.setdefault(b, p.proposal_id)
-    return dict(sorted(first.items(), key=lambda kv: state.batches[kv[0]].submitted.key))
-
-
-def content_candidates(state: ChainState, dataset_id: int, state_timestamp: int) -> dict[int, int]:
-    """Items whose bytes must be checked before the dataset's weights: item id -> proposal naming it.
-
-    These are the items that every other gate admits (included, not removed, consent, license, not a
-    duplicate CID), so no byte is read for an item the release leaves out anyway.
-    """
-    return _select(state, dataset_id, state_timestamp, check_content=False).candidates
-
-
-@dataclass
-class _Selection:
-    inputs: DatasetInputs | None = None
-    candidates: dict[int, int] = field(default_factory=dict)
-
-
-def dataset_inputs(state: ChainState, dataset_id: int, state_timestamp: int) -> DatasetInputs:
-    """Build the scheme's WeightInputs for `dataset_id` (the gates' inputs; see docs/weights.md).
-
-    Every item that passes the other gates must have a content check in `state.content`
-    (ContentNotChecked otherwise); see `content_candidates`.
-    """
-    din = _select(state, dataset_id, state_timestamp, check_content=True).inputs
-    assert din is not None
-    return din
-
-
-def _facts(state: ChainState, item: ItemState) -> ItemFacts:
-    lic = state.licenses.get(item.license_id)
-    return ItemFacts(
-        item_id=item.item_id,
-        size=item.size,
-        license_classes=lic.classes_for(item.submitted.key) if lic else 0,
-        license_allowed=bool(lic and lic.allowed),
-        contributor=item.contributor,
-        consent=item.consent,
-        consent_expiry=item.expiry,
-        revoked=item.revoked,
-    )
-
-
-def _cid_identity(cid: bytes) -> object:
-    """(codec, digest): what the registry compares (a CIDv0 and its CIDv1 dag-pb form are one CID)."""
-    if len(cid) == 34 and cid[0] == 0x12:
-        return (0x70, cid[2:])  # CIDv0: dag-pb, sha2-256
-    if len(cid) == 36 and cid[0] == 0x01:
-        return (cid[1], cid[4:])
-    return cid  # the registry accepts no other form; kept as is
-
-
-def _first_claims(state: ChainState) -> tuple[dict[object, int], dict[bytes, list[int]]]:
-    """First claimant of every CID, and every claimant of every declared sha256 (unordered)."""
-    by_cid: dict[object, ItemState] = {}
-    by_sha: dict[bytes, list[int]] = {}
-    for item in state.items.values():
-        key = _cid_identity(item.cid)
-        first = by_cid.get(key)
-        if first is None or item.claim_key < first.claim_key:
-            by_cid[key] = item
-        by_sha.setdefault(item.sha256, []).append(item.item_id)
-    return {k: v.item_id for k, v in by_cid.items()}, by_sha
-
-
-def _content_owner(state: ChainState, item_id: int, claims: dict[bytes, list[int]]) -> int:
-    """The first item that claimed the same bytes as `item_id` (itself when none did before).
-
-    A claim counts when its CID is one the checked bytes have (raw, dag-pb v0 or v1 with raw leaves) or when
-    its own bytes were checked and hash the same: a declared sha256 alone cannot squat on content.
-    """
-    check = state.content[item_id]
-    for other in sorted(claims.get(check.sha256, ()), key=lambda i: state.items[i].claim_key):
-        if other == item_id:
-            return item_id
-        theirs = state.content.get(other)
-        if state.items[other].cid in check.cids or (
-            theirs is not None and theirs.ok and theirs.sha256 == check.sha256
-        ):
-            return other
-    return item_id
-
-
-def _select(state: ChainState, dataset_id: int, state_timestamp: int, *, check_content: bool) -> _Selection:
-    ds = state.dataset(dataset_id)
-    accepted = _accepted(state, dataset_id)
-    sources = tuple(p for p in accepted if p.kind == INCLUDE)
-    removals = tuple(p for p in accepted if p.kind == REMOVE)
-    last_item, last_batch = _latest(accepted)
-    remove_item, remove_batch = _latest(removals)
-    by_cid, by_sha = _first_claims(state)
-
-    def later(a: ProposalState | None, b: ProposalState | None) -> ProposalState | None:
-        return b if a is None or (b is not None and _order(b) > _order(a)) else a
-
-    def decision(item_id: int, batch_id: int | None) -> tuple[ProposalState | None, ProposalState | None]:
-        """(latest accepted decision naming the item, latest accepted REMOVE naming it)."""
-        by_batch = (
-            (None, None) if batch_id is None else (last_batch.get(batch_id), remove_batch.get(batch_id))
-        )
-        return (
-            later(last_item.get(item_id), by_batch[0]),
-            later(remove_item.get(item_id), by_batch[1]),
-        )
-
-    not_admitted: dict[int, tuple[str, str, int]] = {}
-    invalid_batches: dict[int, tuple[str, int]] = {}
-    removed_batches: dict[int, tuple[int, int]] = {}
-    facts: dict[int, ItemFacts] = {}
-    source_facts: list[SourceFacts] = []
-    included: set[int] = set()
-    removed: set[int] = set()
-    out = _Selection()
-    use = int(ds.use)
-    for p in sources:
-        named: list[tuple[int, int | None]] = [(i, None) for i in p.item_ids]
-        for b in p.batch_ids:
-            batch = state.batches[b]
-            if last_batch[b].kind == REMOVE:
-                removed_batches.setdefault(b, (last_batch[b].proposal_id, p.proposal_id))
-                continue  # never read: an accepted REMOVE is the remedy for a batch that cannot be read
-            if not batch.loaded:
-                raise BatchNotAdmitted(
-                    f"proposal {p.proposal_id} includes batch {b}, whose manifest has not been read "
-                    "(admit the dataset's needed batches before selecting its items)"
-                )
-            if batch.problem is not None:
-                invalid_batches.setdefault(b, (batch.problem, p.proposal_id))
-                continue
-            for index, why in sorted(batch.dropped.items()):
-                leaf_id = leaf_item_id(b, index)
-                included.add(leaf_id)
-                not_admitted.setdefault(leaf_id, ("leaf-invalid", why, p.proposal_id))
-            named.extend((i, b) for i in batch.leaf_ids)
-        ids: list[int] = []
-        for item_id, batch_id in named:
-            if item_id in remove_item or (batch_id is not None and batch_id in remove_batch):
-                latest, last_remove = decision(item_id, batch_id)
-                if latest is not None and latest.kind == REMOVE:
-                    removed.add(item_id)  # the latest decision took it out: reported as removed
-                elif last_remove is not None and _order(p) < _order(last_remove):
-                    continue  # a later REMOVE overrode this INCLUDE; a still later INCLUDE counts instead
-            included.add(item_id)
-            item = state.items[item_id]
-            first = by_cid[_cid_identity(item.cid)]
-            if first != item_id:
-                if batch_id is None:
-                    detail = f"its CID was registered first as {item_ref(first)}"
-                else:
-                    detail = f"duplicate CID: already registered as {item_ref(first)}"
-                not_admitted.setdefault(item_id, ("duplicate-cid", detail, p.proposal_id))
-                continue
-            if item_id not in facts:
-                facts[item_id] = _facts(state, item)
-            if (
-                item_id in removed
-                or item_id in not_admitted
-                or eligibility_problem(facts[item_id], use, state_timestamp)
-            ):
-                ids.append(item_id)
-                continue
-            if not check_content:
-                out.candidates.setdefault(item_id, p.proposal_id)
-                ids.append(item_id)
-                continue
-            check = state.content.get(item_id)
-            if check is None:
-                raise ContentNotChecked(
-                    f"item {item_ref(item_id)} (proposal {p.proposal_id}) would be weighted, but its bytes "
-                    "were not checked against its declared size and sha256"
-                )
-            if not check.ok:
-                not_admitted.setdefault(item_id, ("content-mismatch", check.problem or "", p.proposal_id))
-                continue
-            owner = _content_owner(state, item_id, by_sha)
-            if owner != item_id:
-                detail = f"the same content (sha256 {check.sha256.hex()}) was registered first as {item_ref(owner)}"
-                not_admitted.setdefault(item_id, ("duplicate-content", detail, p.proposal_id))
-                continue
-            ids.append(item_id)
-        ids = [i for i in ids if i not in not_admitted]
-        assert p.past_total_supply is not None
-        source_facts.append(
-            SourceFacts(
-                proposal_id=p.proposal_id,
-                for_votes=p.for_votes,
-                against_votes=p.against_votes,
-                abstain_votes=p.abstain_votes,
-                accepted_order=_order(p),
-                item_ids=tuple(sorted(set(ids))),
-                total_supply=p.past_total_supply,
-            )
-        )
-    if not check_content:
-        return out
-    inputs = WeightInputs(
-        dataset_use=use,
-        state_timestamp=state_timestamp,
-        sources=tuple(source_facts),
-        removed_item_ids=frozenset(removed),
-        items=dict(sorted((i, f) for i, f in facts.items() if i not in not_admitted)),
-    )
-    out.inputs = DatasetInputs(
-        inputs, frozenset(included), not_admitted, invalid_batches, sources, removals, removed_batches
-    )
-    return out

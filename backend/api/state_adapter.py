@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from backend.api.errors import NotFound
 from backend.api.models import (
@@ -30,7 +30,6 @@ from backend.api.models import (
     Weights,
 )
 from backend.api.readmodel import page
-from backend.chain.voting import VotingClient, cid_text
 from backend.errors import ChainError, ConfigError, StoreError
 from backend.release import (
     FetchedManifest,
@@ -43,11 +42,19 @@ from backend.release import (
     open_indexer,
 )
 from backend.settings import Settings
+from curation.cid import cid_text
 from curation.consent import format_consent
+from curation.governance import (
+    ProposalStatus,
+    api_status_word,
+    quorum_reached,
+    snapshot_supply,
+    turnout_bps,
+)
 from curation.licenses import LicenseClass
-from curation.manifest import DEFAULT_SHARD_ITEMS, ManifestMismatch
-from curation.state import ACCEPTED, INCLUDE, REJECTED, ChainState, LicenseState, ProposalState
-from curation.tally import passes, quorum_met
+from curation.manifest import DEFAULT_SHARD_ITEMS
+from curation.manifest_read import ManifestMismatch
+from curation.state import ChainState, LicenseState, ProposalRecord
 
 __all__ = ["DEFAULT_TTL", "StateReadModel", "open_read_model"]
 
@@ -55,7 +62,6 @@ __all__ = ["DEFAULT_TTL", "StateReadModel", "open_read_model"]
 DEFAULT_TTL: Final = 5.0
 
 _log = logging.getLogger(__name__)
-_Status = Literal["pending", "active", "succeeded", "defeated", "accepted", "rejected"]
 
 
 @dataclass(frozen=True)
@@ -74,11 +80,10 @@ class _Snapshot:
 
 @dataclass
 class _Caches:
-    """What never changes once on chain: anchored manifests, reports and per-proposal voting rules."""
+    """What never changes once on chain: anchored manifests and reports."""
 
     manifests: dict[tuple[int, int], FetchedManifest] = field(default_factory=dict)
     reports: dict[tuple[int, int], TransparencyReport] = field(default_factory=dict)
-    rules: dict[int, tuple[int, int]] = field(default_factory=dict)  # proposal -> (quorum, approval) bps
 
 
 class StateReadModel:
@@ -167,7 +172,7 @@ class StateReadModel:
             releases,
             _items(state),
             _contributors(state),
-            {pid: self._proposal(state, p) for pid, p in sorted(state.proposals.items())},
+            {pid: _proposal(state, p) for pid, p in sorted(state.proposals.items())},
         )
 
     def _releases_of(self, dataset_id: int) -> list[Release]:
@@ -206,59 +211,6 @@ class StateReadModel:
                 raise StoreError(str(exc)) from None
             self._caches.manifests[key] = fm
             return fm
-
-    def _proposal(self, state: ChainState, p: ProposalState) -> Proposal:
-        supply = p.past_total_supply
-        if supply is None and p.snapshot < state.block:
-            supply = state.supply.at(p.snapshot)  # what getPastTotalSupply(snapshot) answers
-        quorum: bool | None = None
-        status: _Status
-        if p.outcome == ACCEPTED:
-            status, quorum = "accepted", True
-        elif p.outcome == REJECTED:
-            status = "rejected"
-        elif state.block <= p.snapshot:
-            status = "pending"
-        elif state.block <= p.deadline:
-            status = "active"
-        else:
-            status = "succeeded" if self._would_pass(p, supply or 0) else "defeated"
-        if quorum is None and supply is not None and p.snapshot < state.block:
-            quorum = quorum_met(p.for_votes, p.abstain_votes, self._rules(p.proposal_id)[0], supply)
-        return Proposal(
-            id=p.proposal_id,
-            dataset_id=p.dataset_id,
-            kind="include" if p.kind == INCLUDE else "remove",
-            item_ids=list(p.item_ids),
-            batch_ids=list(p.batch_ids),
-            description_cid=cid_text(p.description_cid) or None,
-            proposer=p.proposer,
-            snapshot_block=p.snapshot,
-            deadline_block=p.deadline,
-            status=status,
-            tallies=Tallies(
-                for_votes=str(p.for_votes),
-                against_votes=str(p.against_votes),
-                abstain_votes=str(p.abstain_votes),
-            ),
-            voters=p.voters,
-            total_supply=None if supply is None else str(supply),
-            quorum_reached=quorum,
-        )
-
-    def _rules(self, proposal_id: int) -> tuple[int, int]:
-        """The quorum and approval thresholds fixed when the proposal was created (read once from chain)."""
-        with self._lock:
-            rules = self._caches.rules.get(proposal_id)
-            if rules is None:
-                client = VotingClient(self.env.w3, self.env.deployment.address("CurationVoting"))
-                info = client.get_proposal(proposal_id)
-                rules = self._caches.rules[proposal_id] = (info.quorum_bps, info.approval_bps)
-            return rules
-
-    def _would_pass(self, p: ProposalState, supply: int) -> bool:
-        quorum_bps, approval_bps = self._rules(p.proposal_id)
-        return passes(p.for_votes, p.against_votes, p.abstain_votes, supply, quorum_bps, approval_bps)
 
     # --- ReadModel ------------------------------------------------------------------------------------------
     def licenses(self) -> list[License]:
@@ -410,6 +362,35 @@ def _dataset(state: ChainState, dataset_id: int, releases: Sequence[Release]) ->
     )
 
 
+def _proposal(state: ChainState, p: ProposalRecord) -> Proposal:
+    """The proposal as the API shows it; status, supply and quorum come from curation.governance."""
+    supply = snapshot_supply(p, state.block, state.supply.at)  # what getPastTotalSupply(snapshot) answers
+    if p.outcome == ProposalStatus.ACCEPTED:
+        quorum: bool | None = True
+    else:
+        quorum = None if supply is None else quorum_reached(p, supply)
+    return Proposal(
+        id=p.proposal_id,
+        dataset_id=p.dataset_id,
+        kind=p.kind.word,
+        item_ids=list(p.item_ids),
+        batch_ids=list(p.batch_ids),
+        description_cid=cid_text(p.description_cid) or None,
+        proposer=p.proposer,
+        snapshot_block=p.snapshot,
+        deadline_block=p.deadline,
+        status=api_status_word(p, state.block, supply),
+        tallies=Tallies(
+            for_votes=str(p.for_votes),
+            against_votes=str(p.against_votes),
+            abstain_votes=str(p.abstain_votes),
+        ),
+        voters=p.voters,
+        total_supply=None if supply is None else str(supply),
+        quorum_reached=quorum,
+    )
+
+
 def _items(state: ChainState) -> dict[int, Item]:
     out: dict[int, Item] = {}
     for item_id, it in sorted(state.items.items()):
@@ -518,7 +499,7 @@ def _report(
                 proposal_id=int(p["proposal_id"]),
                 votes_cast=str(cast),
                 total_supply=str(supply),
-                turnout_bps=cast * 10_000 // supply if supply else 0,
+                turnout_bps=turnout_bps(cast, supply),
                 voters=int(p["voters"]),
             )
         )

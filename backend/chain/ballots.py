@@ -1,20 +1,25 @@
-"""Sign CurationVoting ballots with eth-account and relay many of them in batched transactions."""
+"""Sign CurationVoting ballots (with a local key or through the node) and relay many in batched transactions."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.types import RPCEndpoint
 
+from backend.chain.accounts import Signer
 from backend.chain.contract import Receipt
 from backend.chain.signatures import WALLET_CHECK_GAS
 from backend.chain.voting import RELAY_BASE_GAS, VotingClient, ballot_gas
 from backend.errors import ChainError, ContractRevert
-from curation.ballots import Ballot, SignedBallot, SkipReason, Support
+from curation.ballots import Ballot, SignedBallot, SkipReason
 from curation.errors import InvalidInput
+from curation.governance import Support
 
 __all__ = [
     "MAX_BATCH",
@@ -22,9 +27,11 @@ __all__ = [
     "CountedBallot",
     "RelayReport",
     "SkippedBallot",
+    "deployment_mismatch",
     "recover_signer",
     "relay",
     "sign_ballot",
+    "sign_ballot_as",
 ]
 
 #: Ballots per relayBallots transaction by default (about 1.3M gas with ECDSA ballots).
@@ -43,6 +50,60 @@ def sign_ballot(account: LocalAccount, ballot: Ballot) -> SignedBallot:
     if bytes(signed.message_hash) != ballot.digest():  # two independent EIP-712 encoders must agree
         raise ChainError("eth-account and curation.ballots disagree on the ballot digest")
     return SignedBallot(**ballot.model_dump(), signature=bytes(signed.signature))
+
+
+def sign_ballot_as(w3: Web3, signer: Signer, ballot: Ballot) -> SignedBallot:
+    """Sign `ballot` as `signer`, its voter: a local key (keystore) signs here, an address unlocked on the node
+    is asked to sign through eth_signTypedData_v4, and its signature must recover to the voter."""
+    if signer.local is not None:
+        return sign_ballot(signer.local, ballot)
+    if signer.address != ballot.voter:
+        raise InvalidInput(f"ballot is for voter {ballot.voter}, but the node would sign as {signer.address}")
+    try:  # the JSON string form of eth_signTypedData_v4 is the one every node (and MetaMask) accepts
+        answer = w3.provider.make_request(
+            RPCEndpoint("eth_signTypedData_v4"), [signer.address, json.dumps(ballot.typed_data())]
+        )
+    except Exception as exc:  # a node that cannot be reached, or a transport that raises the node's refusal
+        raise ChainError(f"the node would not sign the ballot ({exc}); use --keystore") from None
+    error = answer.get("error")
+    if error is not None:  # a node without eth_signTypedData_v4, or one that refuses
+        why = error.get("message", error) if isinstance(error, dict) else error
+        raise ChainError(f"the node would not sign the ballot ({why}); use --keystore")
+    result = answer.get("result")
+    raw = _signature_bytes(result)
+    if raw is None:
+        raise ChainError("the node answered eth_signTypedData_v4 without a 65-byte signature; use --keystore")
+    signed = SignedBallot(**ballot.model_dump(), signature=raw)
+    try:
+        signer_of = recover_signer(signed)
+    except InvalidInput:
+        signer_of = None
+    if signer_of != signer.address:
+        raise ChainError("the node's signature does not recover to the voter; use --keystore")
+    return signed
+
+
+def _signature_bytes(result: object) -> bytes | None:
+    """The 65 bytes of an ECDSA signature given as 0x hex text, or None."""
+    if not isinstance(result, str) or len(result) != 132 or not result.startswith("0x"):
+        return None
+    try:
+        return bytes.fromhex(result[2:])
+    except ValueError:
+        return None
+
+
+def deployment_mismatch(ballot: Ballot, chain_id: int, contract: str) -> str | None:
+    """Why `ballot` cannot count on the deployment of CurationVoting at `contract` on chain `chain_id`, or None.
+
+    The contract would only find that the signature is not the voter's: the reason reads `is for chain 1, but
+    this node is chain 31337` or `is for the voting contract 0x.., this deployment's is 0x..`.
+    """
+    if ballot.chain_id != chain_id:
+        return f"is for chain {ballot.chain_id}, but this node is chain {chain_id}"
+    if ballot.contract != contract:
+        return f"is for the voting contract {ballot.contract}, this deployment's is {contract}"
+    return None
 
 
 def recover_signer(ballot: SignedBallot) -> str:
@@ -127,9 +188,9 @@ def relay(
     seen: set[tuple[int, str]] = set()
     pending: list[SignedBallot] = []
     for b in ballots:
-        if b.chain_id != chain_id or b.contract != voting.address:
-            where = f"chain {b.chain_id}, contract {b.contract}"
-            report.skipped.append(SkippedBallot(b, None, f"ballot is for {where}, not this deployment"))
+        why = deployment_mismatch(b, chain_id, voting.address)
+        if why is not None:
+            report.skipped.append(SkippedBallot(b, None, f"this ballot {why}"))
         elif (b.proposal_id, b.voter) in seen:
             report.skipped.append(
                 SkippedBallot(b, None, "another ballot of this voter on this proposal is queued")

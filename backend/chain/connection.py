@@ -1,6 +1,6 @@
 """Connect to the embedded chain (py-evm through EthereumTesterProvider) or to any EVM JSON-RPC URL.
 
-Every wait on a node is bounded (backend.chain.logs.RpcLimits, from the settings' `rpc_*` fields): connecting,
+Every wait on a node is bounded (backend.chain.rpc.RpcLimits, from the settings' `rpc_*` fields): connecting,
 each read, a whole answer and web3's own retries. A failure names the JSON-RPC method and the node's address
 without its secrets (user, password, query, key-like path segments), and says what to check.
 """
@@ -20,7 +20,7 @@ from web3.providers.rpc import HTTPProvider
 from web3.providers.rpc.utils import ExceptionRetryConfiguration
 
 from backend.chain.devchain import embedded_provider
-from backend.chain.logs import RpcLimits, shown_url
+from backend.chain.rpc import RpcLimits, shown_url
 from backend.errors import ChainError, ConfigError
 from curation.errors import CurationError
 from curation.safejson import JsonRejected, loads

@@ -8,9 +8,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
-from eth_abi.abi import encode as abi_encode
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 from hexbytes import HexBytes
@@ -20,9 +19,10 @@ from web3.exceptions import ContractLogicError, ContractPanicError, TimeExhauste
 
 from backend.chain.accounts import Signer
 from backend.chain.artifacts import abi_type, error_index, load_artifact
-from backend.chain.decode import decode_args, decode_values
+from backend.chain.decode import EventDecoder, decode_args, decode_values, event_query
+from backend.chain.logs import RpcLogFetcher, Verify
 from backend.errors import ChainError, ContractRevert
-from curation.events import ChainText
+from curation.events import ChainEvent, ChainText
 
 try:  # the embedded chain raises its own exception type for reverted transactions
     from eth_tester.exceptions import TransactionFailed as _TESTER_FAILED
@@ -37,6 +37,8 @@ REVERTS: tuple[type[Exception], ...] = (ContractLogicError, _TESTER_FAILED)
 #: Gas limit sent with every transaction unless a call says otherwise: explicit gas avoids a slow
 #: eth_estimateGas round trip; only gas used is charged.
 DEFAULT_GAS = 8_000_000
+
+E = TypeVar("E", bound=ChainEvent)
 
 
 @dataclass(frozen=True)
@@ -216,44 +218,39 @@ class ContractClient:
 
     def event_logs(
         self,
-        event: str,
+        event: type[E],
         from_block: int,
         to_block: int | str = "latest",
         filters: Mapping[str, object] | None = None,
         *,
         max_range: int = 10_000,
-    ) -> list[dict[str, Any]]:
-        """This contract's `event` logs in the block range, each as its decoded arguments plus `blockNumber`.
+        verify: Verify = "bloom",
+    ) -> list[E]:
+        """This contract's `event` logs in the block range, as curation.events objects, oldest first.
 
-        `filters` match indexed arguments by name. Asks for at most `max_range` blocks at a time and halves
-        a range the node refuses (public nodes cap ranges and result counts). For lookups; the indexer
-        reads logs in bulk with verification.
+        `filters` match the event's fields by name (one value or a list of alternatives): indexed ones go to
+        the node as topics, the others are matched after decoding. The logs are read the way the indexer
+        reads them: backend.chain.logs.RpcLogFetcher (at most `max_range` blocks per eth_getLogs, halved while
+        the node refuses, every answer checked as `verify` says), decoded by backend.chain.decode.EventDecoder.
         """
-        where = f"{self.artifact}.{event} logs {from_block}..{to_block}"
-        spec = _event_spec(self.artifact, event)
-        topics = spec.topics(filters or {}, where)
-        wanted = spec.data_filters(filters or {})
-        out: list[dict[str, Any]] = []
+        query = event_query(event, filters)
+        where = f"{self.artifact}.{query.name} logs {from_block}..{to_block}"
+        if query.contract != self.artifact:
+            raise ChainError(f"{where}: {query.name} is an event of {query.contract}, not of {self.artifact}")
+        decoder = EventDecoder({self.artifact: self.address})
+        fetcher = RpcLogFetcher.from_web3(self.w3, [self.address], topics=query.topics, verify=verify)
+        out: list[E] = []
         try:
-            end = self.w3.eth.block_number if to_block == "latest" else int(to_block)
-            start, span = from_block, max(1, max_range)
+            end = fetcher.head() if to_block == "latest" else int(to_block)
+            start = from_block
             while start <= end:
-                stop = min(end, start + span - 1)
-                params = {"address": self.address, "topics": topics, "fromBlock": start, "toBlock": stop}
-                try:
-                    entries = self.w3.eth.get_logs(params)  # type: ignore[arg-type]
-                except (ContractLogicError, Web3RPCError, ValueError) as exc:
-                    if stop == start:
-                        raise ChainError(f"reading {where} failed at block {start}: {exc}") from None
-                    span = max(1, (stop - start + 1) // 2)  # the node refused the range: ask for less
-                    continue
-                for entry in entries:
-                    args = spec.decode(entry, where)
-                    if all(_matches(args[name], allowed) for name, allowed in wanted.items()):
-                        out.append({**args, "blockNumber": int(entry["blockNumber"])})
-                start, span = stop + 1, min(max(1, max_range), span * 2)  # grow back after a success
-        except OSError as exc:
-            raise ChainError(f"reading {where} failed: the node does not answer ({exc})") from None
+                batch = fetcher.fetch(start, min(end, start + max(1, max_range) - 1))
+                out += [ev for ev in decoder.decode_all(batch.logs) if query.keeps(ev)]
+                start = batch.to_block + 1
+        except ChainError as exc:  # RpcFaultError, InconsistentAnswerError, UndecodableLog: say what was read
+            raise type(exc)(f"reading {where} failed: {exc}") from None
+        finally:
+            fetcher.close()
         return out
 
     def _transact(self, fn: str, *args: Any, gas: int | None = None, signer: Signer | None = None) -> Receipt:
@@ -296,7 +293,6 @@ class _EventSpec:
     """One event of an artifact's ABI: what web3's event decoding does, with strings read losslessly."""
 
     name: str
-    topic0: bytes
     inputs: tuple[tuple[str, str, bool], ...]  # (name, ABI type, indexed)
 
     def decode(self, log: Any, where: str) -> dict[str, Any]:
@@ -310,52 +306,6 @@ class _EventSpec:
         except Exception as exc:  # eth_abi raises several types for malformed payloads
             raise ChainError(f"{where}: the log does not decode ({type(exc).__name__}: {exc})") from None
         return {n: _web3_form(t, v) for (n, t, _), v in zip(self.inputs, values, strict=True)}
-
-    def topics(self, filters: Mapping[str, object], where: str) -> list[Any]:
-        """eth_getLogs topics: topic 0, then per indexed input the wanted values' topics (None: any)."""
-        known = {n for n, _, _ in self.inputs}
-        unknown = sorted(set(filters) - known)
-        if unknown:
-            raise ChainError(f"{where}: {self.name} has no argument {', '.join(unknown)} to filter on")
-        out: list[Any] = ["0x" + self.topic0.hex()]
-        for name, t, ix in self.inputs:
-            if ix:
-                wanted = filters.get(name)
-                choices = None if wanted is None else [_topic(t, v, where) for v in _alternatives(wanted)]
-                out.append(None if choices is None else ["0x" + c.hex() for c in choices])
-        while out[-1] is None:
-            out.pop()
-        return out
-
-    def data_filters(self, filters: Mapping[str, object]) -> dict[str, list[object]]:
-        """Wanted values of non-indexed inputs, matched after decoding (the node cannot filter on data)."""
-        return {
-            n: _alternatives(filters[n]) for n, _, ix in self.inputs if not ix and filters.get(n) is not None
-        }
-
-
-def _alternatives(wanted: object) -> list[object]:
-    return list(wanted) if isinstance(wanted, list | tuple | set | frozenset) else [wanted]
-
-
-def _matches(value: Any, allowed: list[object]) -> bool:
-    def norm(v: Any) -> Any:
-        return v.lower() if isinstance(v, str) and v.startswith("0x") else v
-
-    return norm(value) in [norm(a) for a in allowed]
-
-
-def _topic(abi_t: str, value: object, where: str) -> bytes:
-    """The topic of an indexed value: its ABI word, or the keccak of a dynamic value's bytes."""
-    try:
-        if abi_t in ("string", "bytes"):
-            raw = value.encode("utf-8") if isinstance(value, str) else bytes(value)  # type: ignore[call-overload]
-            return bytes(keccak(raw))
-        if abi_t == "address":
-            value = to_checksum_address(str(value))
-        return abi_encode([abi_t], [value])
-    except Exception as exc:  # eth_abi and eth_utils raise several types for a wrong value
-        raise ChainError(f"{where}: cannot filter {abi_t} on {value!r} ({exc})") from None
 
 
 def _web3_form(abi_t: str, value: Any) -> Any:
@@ -371,8 +321,7 @@ def _event_spec(artifact: str, event: str) -> _EventSpec:
     for entry in load_artifact(artifact).abi:
         if entry.get("type") == "event" and entry.get("name") == event and not entry.get("anonymous"):
             inputs = tuple((str(i["name"]), abi_type(i), bool(i.get("indexed"))) for i in entry["inputs"])
-            sig = f"{event}({','.join(t for _, t, _ in inputs)})"
-            return _EventSpec(event, bytes(keccak(text=sig)), inputs)
+            return _EventSpec(event, inputs)
     raise ChainError(f"{artifact} has no event {event!r}")
 
 

@@ -4,7 +4,10 @@ Solidity `string` values are not checked for UTF-8, so anyone can emit a log who
 decode as text (`register`, `updateProfile`, `castVoteWithReason` are permissionless). Such a log must never
 stop a fold: every `string` is read as `bytes` (the ABI encoding is identical) and becomes a ChainText,
 display text with U+FFFD for invalid sequences plus the exact bytes. `decode_args` is the one place that
-does this; the indexer's EventDecoder and ContractClient's event lookups and receipts all use it.
+does this; the indexer's EventDecoder and ContractClient's receipts use it.
+
+EventDecoder is the only mapping from logs to curation.events: the indexer decodes what it stored with it, and
+ContractClient.event_logs asks the node for one event type through `event_query` and decodes with it too.
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
-from typing import Any
+from typing import Any, Generic, TypeGuard, TypeVar
 
 from eth_abi.abi import decode as abi_decode
+from eth_abi.abi import encode as abi_encode
 from eth_abi.grammar import ABIType, TupleType, parse
+from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
 from backend.chain.artifacts import abi_type, load_artifact
@@ -24,7 +29,17 @@ from backend.chain.logs import RawLog
 from backend.errors import ChainError
 from curation.events import EVENT_TYPES, ChainEvent, ChainText, LogPosition
 
-__all__ = ["EventDecoder", "UndecodableLog", "decode_args", "decode_values", "wire_type"]
+__all__ = [
+    "EventDecoder",
+    "EventQuery",
+    "UndecodableLog",
+    "decode_args",
+    "decode_values",
+    "event_query",
+    "wire_type",
+]
+
+E = TypeVar("E", bound=ChainEvent)
 
 _STRING_TYPE = re.compile(r"\bstring\b")
 
@@ -159,3 +174,95 @@ class EventDecoder:
         events = [ev for ev in (self.decode(log) for log in logs) if ev is not None]
         events.sort(key=lambda ev: ev.at.key)
         return events
+
+
+# --- event lookups ------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class EventQuery(Generic[E]):
+    """One event type of one contract as an eth_getLogs topic filter, plus the values wanted in its data.
+
+    `topics`: topic 0 (the event's signature), then per indexed field None (any) or the allowed topics.
+    `wanted`: (field, allowed values) for the fields that are not indexed: the node cannot filter on data.
+    """
+
+    contract: str
+    name: str
+    event: type[E]
+    topics: tuple[tuple[str, ...] | None, ...]
+    wanted: tuple[tuple[str, tuple[object, ...]], ...]
+
+    def keeps(self, event: ChainEvent) -> TypeGuard[E]:
+        """True for a decoded event of this type whose fields hold the wanted values."""
+        return isinstance(event, self.event) and all(
+            _norm(getattr(event, name)) in allowed for name, allowed in self.wanted
+        )
+
+
+def event_query(event: type[E], filters: Mapping[str, object] | None = None) -> EventQuery[E]:
+    """The query for `event` logs whose fields (curation.events names) have the values `filters` gives.
+
+    A filter value is one value or a list/tuple/set of alternatives; None leaves the field free. Addresses
+    match in any case. ChainError names an event type no contract emits or a field the event does not have.
+    """
+    contract, topic0, spec = _spec_of(event)
+    names = [f.name for f in dataclasses.fields(event)][1:]  # after `at`, in ABI order
+    unknown = sorted(set(filters or {}) - set(names))
+    if unknown:
+        raise ChainError(
+            f"{contract}.{spec.name} has no field {', '.join(unknown)} to filter on (it has {', '.join(names)})"
+        )
+    wanted = {name: _alternatives(value) for name, value in (filters or {}).items() if value is not None}
+    topics: list[tuple[str, ...] | None] = [("0x" + topic0.hex(),)]
+    data: list[tuple[str, tuple[object, ...]]] = []
+    for name, (abi_t, indexed) in zip(names, spec.inputs, strict=True):
+        allowed = wanted.get(name)
+        if indexed:
+            where = f"{contract}.{spec.name}({name})"
+            topics.append(
+                None if allowed is None else tuple("0x" + _topic(abi_t, v, where).hex() for v in allowed)
+            )
+        elif allowed is not None:
+            data.append((name, tuple(_norm(v) for v in allowed)))
+    while topics[-1] is None:
+        topics.pop()
+    return EventQuery(contract, spec.name, event, tuple(topics), tuple(data))
+
+
+def _spec_of(event: type[ChainEvent]) -> tuple[str, bytes, _Spec]:
+    found = _specs_by_type().get(event)
+    if found is None:
+        raise ChainError(f"{event.__name__} is not an event of the deployment's contracts (curation.events)")
+    return found
+
+
+@cache
+def _specs_by_type() -> dict[type[ChainEvent], tuple[str, bytes, _Spec]]:
+    """Event class -> (contract, topic 0, spec), for every class of curation.events.EVENT_TYPES."""
+    return {
+        spec.cls: (contract, topic0, spec)
+        for contract in sorted({contract for contract, _ in EVENT_TYPES})
+        for topic0, spec in _specs(contract).items()
+    }
+
+
+def _alternatives(wanted: object) -> list[object]:
+    return list(wanted) if isinstance(wanted, list | tuple | set | frozenset) else [wanted]
+
+
+def _norm(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) and value.startswith("0x") else value
+
+
+def _topic(abi_t: str, value: object, where: str) -> bytes:
+    """The topic of an indexed value: its ABI word, or the keccak of a dynamic value's bytes."""
+    try:
+        if abi_t in ("string", "bytes"):
+            raw = value.encode("utf-8") if isinstance(value, str) else bytes(value)  # type: ignore[call-overload]
+            return bytes(keccak(raw))
+        if abi_t == "address":
+            value = to_checksum_address(str(value))
+        return abi_encode([abi_t], [value])
+    except Exception as exc:  # eth_abi and eth_utils raise several types for a wrong value
+        raise ChainError(f"{where}: cannot filter {abi_t} on {value!r} ({exc})") from None

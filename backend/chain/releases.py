@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backend.chain.contract import ContractClient, Receipt
-from backend.chain.voting import cid_bytes, cid_text
+from backend.chain.voting import cid_bytes
 from backend.errors import ChainError
-from curation.cid import CID
+from curation.cid import CID, cid_text
 from curation.errors import InvalidInput
 
 __all__ = ["ReleaseClient", "ReleaseInfo"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any
 
 from eth_utils.address import to_checksum_address
@@ -13,22 +12,20 @@ from web3.exceptions import Web3RPCError
 from backend.chain.contract import REVERTS, ContractClient, Receipt, decode_revert
 from backend.chain.signatures import WALLET_CALL_MIN_GAS
 from backend.errors import ChainError, ContractRevert
-from curation.ballots import Ballot, SignedBallot, Support
-from curation.cid import CID, parse_cid
+from curation.ballots import Ballot, SignedBallot
+from curation.cid import CID, cid_text, parse_cid
 from curation.errors import InvalidInput
+from curation.governance import ProposalKind, ProposalStatus, Support
 
 __all__ = [
     "RELAY_BASE_GAS",
     "DatasetInfo",
     "DatasetParams",
     "ProposalInfo",
-    "ProposalKind",
-    "ProposalState",
     "Tally",
     "VotingClient",
     "ballot_gas",
     "cid_bytes",
-    "cid_text",
     "relay_gas",
 ]
 
@@ -37,21 +34,6 @@ RELAY_BASE_GAS = 100_000
 
 #: Gas limit per ECDSA ballot of 65 bytes (measured 25,000-57,000 each, see docs/voting.md).
 _BALLOT_GAS = 120_000
-
-
-class ProposalKind(IntEnum):
-    INCLUDE = 0
-    REMOVE = 1
-
-
-class ProposalState(IntEnum):
-    """CLOSED: the deadline has passed and nobody has finalized the proposal yet."""
-
-    PENDING = 0
-    ACTIVE = 1
-    CLOSED = 2
-    ACCEPTED = 3
-    REJECTED = 4
 
 
 @dataclass(frozen=True)
@@ -100,7 +82,7 @@ class ProposalInfo:
     quorum_bps: int
     approval_bps: int
     late_quorum_extension: int
-    state: ProposalState
+    state: ProposalStatus
 
 
 @dataclass(frozen=True)
@@ -117,16 +99,6 @@ class Tally:
 def cid_bytes(cid: str | bytes | CID) -> bytes:
     """Binary form of a CID given as text (any base) or bytes; InvalidInput if it is not a CID."""
     return parse_cid(cid).to_bytes()
-
-
-def cid_text(raw: bytes) -> str:
-    """Canonical text of a binary CID read from the chain (0x hex when the bytes are not a CID)."""
-    if not raw:
-        return ""
-    try:
-        return str(parse_cid(raw))
-    except InvalidInput:
-        return "0x" + raw.hex()
 
 
 def relay_gas(ballots: int) -> int:
@@ -234,11 +206,11 @@ class VotingClient(ContractClient):
             int(quorum),
             int(approval),
             int(extension),
-            ProposalState(state),
+            ProposalStatus(state),
         )
 
-    def proposal_state(self, proposal_id: int, block: int | str = "latest") -> ProposalState:
-        return ProposalState(self._call("proposalState", proposal_id, block=block))
+    def proposal_state(self, proposal_id: int, block: int | str = "latest") -> ProposalStatus:
+        return ProposalStatus(self._call("proposalState", proposal_id, block=block))
 
     def get_tally(self, proposal_id: int, block: int | str = "latest") -> Tally:
         f, a, ab = self._call("getTally", proposal_id, block=block)
@@ -259,8 +231,11 @@ class VotingClient(ContractClient):
         return self._transact("castVoteWithReason", proposal_id, s, reason, gas=200_000 + 40 * len(reason))
 
     def cast_vote_by_sig(self, ballot: SignedBallot) -> Receipt:
-        """Send one signed ballot (any signer pays the gas; a contract wallet's may need WALLET_CHECK_GAS)."""
-        self._check_ballot(ballot)
+        """Send one signed ballot (any signer pays the gas; a contract wallet's may need WALLET_CHECK_GAS).
+
+        A ballot for another chain or contract reverts with CurationVotingInvalidSignature; relaying through
+        backend.chain.ballots.relay leaves such ballots out before sending anything.
+        """
         wallet = bool(self.contract_voters([ballot.voter]))
         return self._transact(
             "castVoteBySig",
@@ -354,13 +329,4 @@ class VotingClient(ContractClient):
         return self._transact("finalize", proposal_id, gas=150_000)
 
     def _rows(self, ballots: Sequence[SignedBallot]) -> list[tuple[int, int, str, bytes]]:
-        for b in ballots:
-            self._check_ballot(b)
         return [(b.proposal_id, int(b.support), b.voter, b.signature) for b in ballots]
-
-    def _check_ballot(self, ballot: SignedBallot) -> None:
-        if ballot.contract != self.address:
-            raise InvalidInput(
-                f"ballot of {ballot.voter} on proposal {ballot.proposal_id} is for {ballot.contract}, "
-                f"not this CurationVoting at {self.address}"
-            )

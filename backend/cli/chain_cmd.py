@@ -12,7 +12,7 @@ from rich.table import Table
 from backend.chain.accounts import create_keystore, list_keystores
 from backend.chain.connection import connect
 from backend.chain.deployment import deploy_all
-from backend.chain.logs import RpcLimits
+from backend.chain.rpc import RpcLimits
 from backend.cli.common import (
     console,
     emit_json,

@@ -22,8 +22,8 @@ from backend import config_file
 from backend.chain.accounts import Signer, dev_signers, load_keystore
 from backend.chain.connection import connect
 from backend.chain.deployment import Deployment
-from backend.chain.logs import RpcLimits
 from backend.chain.registry import RegistryClient
+from backend.chain.rpc import RpcLimits
 from backend.chain.token import TokenClient
 from backend.chain.voting import VotingClient
 from backend.errors import ConfigError

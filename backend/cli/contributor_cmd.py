@@ -13,7 +13,7 @@ from backend.cli.common import ChainOpts, add_commands, chain_command, console, 
 from backend.contribute import change_item_consent, change_leaf_consent, contribute, list_items
 from backend.errors import ConfigError
 from backend.ipfs.base import check_source_file
-from curation.batches import split_item_id
+from curation.batches import item_ref, leaf_item_id, parse_item_ref, split_item_id
 from curation.consent import format_consent, parse_consent
 from curation.errors import InvalidInput
 
@@ -110,33 +110,21 @@ def contribute_cmd(
         "file", "item", "CID", "bytes", title=f"{result.license}, consent {format_consent(result.consent)}"
     )
     for f in result.files:
-        split = split_item_id(f.item_id)
-        ref = f"item:{f.item_id}" if split is None else f"batch:{split[0]}:{split[1]}"
-        table.add_row(str(f.path), ref, f.cid, str(f.size))
+        table.add_row(str(f.path), item_ref(f.item_id), f.cid, str(f.size))
     console.print(table)
     if result.batch_id is not None:
         console.print(f"batch {result.batch_id}, manifest {result.batch_manifest_cid}")
 
 
-def _item_target(
-    item: str | None, batch: int | None, leaf: int | None
-) -> tuple[int | None, tuple[int, int] | None]:
-    """(item id, None) or (None, (batch, leaf)) from ITEM (`5`, `item:5`, `batch:3:7`) or --batch/--leaf."""
+def _item_target(item: str | None, batch: int | None, leaf: int | None) -> int:
+    """The item id that ITEM (`5`, `item:5`, `batch:3:7`) or --batch/--leaf name."""
     if item is not None and (batch is not None or leaf is not None):
         raise InvalidInput("give either ITEM or --batch B --leaf L, not both")
     if item is None:
         if batch is None or leaf is None:
             raise InvalidInput("give ITEM (an item id) or both --batch B and --leaf L")
-        return None, (batch, leaf)
-    text = item.strip().lower()
-    parts = text.split(":")
-    if len(parts) == 1 and text.isdigit():
-        return int(text), None
-    if len(parts) == 2 and parts[0] == "item" and parts[1].isdigit():
-        return int(parts[1]), None
-    if len(parts) == 3 and parts[0] == "batch" and parts[1].isdigit() and parts[2].isdigit():
-        return None, (int(parts[1]), int(parts[2]))
-    raise InvalidInput(f"{item!r} is not an item id (5, item:5) or a batch leaf (batch:3:7)")
+        return leaf_item_id(batch, leaf)
+    return parse_item_ref(item)
 
 
 @guarded
@@ -161,14 +149,13 @@ def consent_cmd(
     if (narrow is None) == (not revoke):
         raise InvalidInput("give exactly one of --narrow FLAGS or --revoke")
     flags = None if revoke else int(parse_consent(narrow or ""))
-    item_id, leaf_ref = _item_target(item, batch, leaf)
+    item_id = _item_target(item, batch, leaf)
+    leaf_ref = split_item_id(item_id)
     with opts.session(store=leaf_ref is not None) as s:
         registry = s.registry()
-        if item_id is not None:
+        if leaf_ref is None:
             receipt = change_item_consent(registry, item_id, narrow=flags, expiry=expiry)
-            ref = f"item:{item_id}"
         else:
-            assert leaf_ref is not None
             receipt = change_leaf_consent(
                 registry,
                 s.need_store(),
@@ -178,7 +165,7 @@ def consent_cmd(
                 expiry=expiry,
                 from_block=s.deployment.deploy_block,
             )
-            ref = f"batch:{leaf_ref[0]}:{leaf_ref[1]}"
+    ref = item_ref(item_id)
     now = "revoked" if flags is None else format_consent(flags)
     opts.emit(
         {"ref": ref, "consent": now, "expiry": expiry if flags else 0, "tx": receipt.tx_hash},

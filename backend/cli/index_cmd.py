@@ -9,7 +9,8 @@ import typer
 
 from backend.chain.connection import connect
 from backend.chain.deployment import Deployment
-from backend.chain.logs import RpcLimits, RpcLogFetcher, Verify
+from backend.chain.logs import RpcLogFetcher, Verify
+from backend.chain.rpc import RpcLimits
 from backend.cli.common import console, guarded, load_settings, sync_progress
 from backend.errors import ConfigError
 from backend.index import Indexer, SyncResult

@@ -10,7 +10,7 @@ import typer
 
 from backend.api.readmodel import InMemoryReadModel, ReadModel
 from backend.api.settings import ApiSettings
-from backend.chain.logs import RpcLimits
+from backend.chain.rpc import RpcLimits
 from backend.cli.common import guarded
 
 __all__ = ["register"]

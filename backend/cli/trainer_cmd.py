@@ -20,10 +20,11 @@ from rich.progress import (
 
 from backend.cli.common import ChainOpts, add_commands, chain_command, console, guarded, progress_console
 from backend.errors import ConfigError
-from backend.trainer import LocalManifest, ManifestItem, PullProgress, ShardedSampler, TrainerClient, pull
+from backend.trainer import LocalManifest, PullProgress, ShardedSampler, TrainerClient, pull
 from backend.trainer.sampling import read_exclusions
 from curation import safejson
 from curation.errors import InvalidInput
+from curation.manifest_read import ManifestItem
 
 __all__ = ["MAX_SAMPLER_STATE_BYTES", "register"]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from backend.chain.logs import BlockRef, LogBatch, RawLog
 from backend.index.errors import (
     ChainUnsettledError,
     IndexDatabaseError,
@@ -15,16 +14,13 @@ from backend.index.store import DeploymentKey, Store, canonical_dump, open_engin
 
 __all__ = [
     "DEFAULT_MAX_REORG_DEPTH",
-    "BlockRef",
     "ChainUnsettledError",
     "DeploymentKey",
     "IndexDatabaseError",
     "IndexMismatchError",
     "Indexer",
     "IndexerError",
-    "LogBatch",
     "LogSource",
-    "RawLog",
     "Reorg",
     "ReorgTooDeepError",
     "Store",

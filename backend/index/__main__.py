@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from backend.chain.logs import DEFAULT_MAX_ANSWER_BYTES, RpcLogFetcher
+from backend.chain.logs import RpcLogFetcher
+from backend.chain.rpc import DEFAULT_MAX_ANSWER_BYTES
 from backend.index.indexer import DEFAULT_MAX_REORG_DEPTH, Indexer
 from curation.errors import CurationError
 

@@ -1,7 +1,7 @@
 """Reads with limits for what a release loads from a store: batch manifests, release manifests and parts.
 
 Two kinds of limit meet here (docs/storage.md):
-- format limits, facts about content (curation.batches.batch_manifest_max_bytes, curation.manifest's
+- format limits, facts about content (curation.batches.batch_manifest_max_bytes, curation.manifest_read's
   MAX_MANIFEST_BYTES and MAX_PART_BYTES, the UnixFS limits in curation.unixfs and curation.blocks): a breach
   is an InvalidInput, the same on every machine;
 - operator resource limits (Settings.max_batch_manifest_bytes): a breach is ContentTooLarge, a StoreError
@@ -16,7 +16,7 @@ from backend.ipfs.base import CidLike, ContentStore
 from backend.ipfs.errors import ContentTooLarge
 from curation.batches import BatchManifestMismatch, batch_manifest_max_bytes
 from curation.cid import CID
-from curation.manifest import MAX_MANIFEST_BYTES, MAX_PART_BYTES, ManifestMismatch
+from curation.manifest_read import MAX_MANIFEST_BYTES, MAX_PART_BYTES, ManifestMismatch
 
 __all__ = [
     "BATCH_MANIFEST_SETTING",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from backend.trainer.client import ConsentChange, TrainerClient
-from backend.trainer.items import LocalManifest, ManifestItem, TrainerError
+from backend.trainer.items import LocalManifest, TrainerError
 from backend.trainer.pull import ITEMS_DIR, PullProgress, PullResult, fetch_items, pull
 from backend.trainer.sampling import PulledDataset, ShardedSampler
 
@@ -11,7 +11,6 @@ __all__ = [
     "ITEMS_DIR",
     "ConsentChange",
     "LocalManifest",
-    "ManifestItem",
     "PullProgress",
     "PullResult",
     "PulledDataset",

@@ -8,17 +8,18 @@ from typing import TYPE_CHECKING
 
 from backend.chain.connection import connect
 from backend.chain.deployment import Deployment
-from backend.chain.logs import RpcLimits
 from backend.chain.registry import RegistryClient
 from backend.chain.releases import ReleaseClient
+from backend.chain.rpc import RpcLimits
 from backend.chain.voting import VotingClient
 from backend.errors import ConfigError
 from backend.ipfs import ContentStore, open_store
 from backend.release import FetchedManifest, fetch_manifest
 from backend.settings import Settings
-from backend.trainer.items import ManifestItem
 from curation.batches import leaf_item_id
-from curation.consent import covers, format_consent
+from curation.consent import format_consent, gate
+from curation.events import ItemConsentChanged, LeafConsentChanged
+from curation.manifest_read import ManifestItem
 from curation.state import UnknownDataset
 
 if TYPE_CHECKING:  # only backend/chain imports web3; the connection comes from there
@@ -32,7 +33,7 @@ class ConsentChange:
     """An item whose consent no longer covers the dataset's use at the chain head, and why."""
 
     item_id: int
-    reason: str  # revoked | consent-narrowed | consent-expired
+    reason: str  # the manifest's exclusion codes (curation.consent.gate): revoked | consent-mismatch | consent-expired
     detail: str
     block_number: int | None  # block of the change (None for an expiry)
 
@@ -109,29 +110,25 @@ class TrainerClient:
         head_block, head_time = head
         latest: dict[int, tuple[int, int, int]] = {}  # item id -> (consent, expiry, block)
         if head_block > state_block:
-            for e in self.registry.event_logs("ItemConsentChanged", state_block + 1, head_block):
-                latest[int(e["itemId"])] = (int(e["consent"]), int(e["expiry"]), int(e["blockNumber"]))
-            for e in self.registry.event_logs("LeafConsentChanged", state_block + 1, head_block):
-                leaf = leaf_item_id(int(e["batchId"]), int(e["leafIndex"]))
-                latest[leaf] = (int(e["consent"]), int(e["expiry"]), int(e["blockNumber"]))
+            for ic in self.registry.event_logs(ItemConsentChanged, state_block + 1, head_block):
+                latest[ic.item_id] = (ic.consent, ic.expiry, ic.at.block_number)
+            for lc in self.registry.event_logs(LeafConsentChanged, state_block + 1, head_block):
+                latest[leaf_item_id(lc.batch_id, lc.leaf_index)] = (lc.consent, lc.expiry, lc.at.block_number)
         out: dict[int, ConsentChange] = {}
         for item_id, item in wanted.items():
             consent, expiry, block = latest.get(item_id, (item.consent, item.consent_expiry, -1))
+            reason = gate(consent, expiry, use, head_time)
             at = block if block >= 0 else None
-            if consent == 0:
-                out[item_id] = ConsentChange(item_id, "revoked", f"revoked in block {block}", at)
-            elif not covers(consent, use):
-                out[item_id] = ConsentChange(
-                    item_id,
-                    "consent-narrowed",
+            if reason == "revoked":
+                out[item_id] = ConsentChange(item_id, reason, f"revoked in block {block}", at)
+            elif reason == "consent-mismatch":
+                detail = (
                     f"consent narrowed to {format_consent(consent)} in block {block}, the dataset needs "
-                    f"{format_consent(use)}",
-                    at,
+                    f"{format_consent(use)}"
                 )
-            elif expiry and head_time >= expiry:
-                out[item_id] = ConsentChange(
-                    item_id, "consent-expired", f"consent expired at unix time {expiry}", None
-                )
+                out[item_id] = ConsentChange(item_id, reason, detail, at)
+            elif reason is not None:
+                out[item_id] = ConsentChange(item_id, reason, f"consent expired at unix time {expiry}", None)
         return dict(sorted(out.items()))
 
     def license_classes(self) -> dict[str, int]:

@@ -16,10 +16,11 @@ from backend.ipfs.base import write_atomically
 from backend.ipfs.errors import ContentTooLarge
 from backend.ipfs.limits import get_manifest_part
 from backend.trainer.client import ConsentChange, TrainerClient
-from backend.trainer.items import MANIFEST_FILE, ManifestItem, TrainerError, parse_items, part_file_name
+from backend.trainer.items import MANIFEST_FILE, TrainerError
 from backend.trainer.report import build_pull_report, write_report
 from curation.consent import format_consent
 from curation.errors import CurationError
+from curation.manifest_read import ManifestItem, parse_items, part_file_name
 
 __all__ = [
     "ITEMS_DIR",

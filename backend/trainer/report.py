@@ -8,9 +8,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from backend.trainer.items import ManifestItem
 from curation.consent import format_consent
 from curation.licenses import LicenseClass
+from curation.manifest_read import ManifestItem
 
 __all__ = [
     "REPORT_JSON",

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from backend.trainer.items import LocalManifest, ManifestItem, TrainerError
+from backend.trainer.items import LocalManifest, TrainerError
 from backend.trainer.pull import ITEMS_DIR
 from backend.trainer.report import REPORT_JSON
 from curation import safejson
 from curation.errors import InvalidInput
+from curation.manifest_read import ManifestItem
 from curation.sampler import WeightedSampler
 
 __all__ = [

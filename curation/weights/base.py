@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from curation.consent import covers
+from curation.consent import gate
 from curation.errors import CurationError, InvalidInput
 from curation.licenses import license_allows_use
 
@@ -53,12 +53,9 @@ def eligibility_problem(
     One definition for every scheme and for the selection that decides whose bytes are checked; the codes
     are EXCLUSION_REASONS. `license_memo` caches license_allows_use per class mask (256 masks at most).
     """
-    if item.revoked:
-        return "revoked"
-    if not covers(item.consent, use):
-        return "consent-mismatch"
-    if item.consent_expiry and item.consent_expiry <= now:
-        return "consent-expired"
+    why = gate(item.consent, item.consent_expiry, use, now, revoked=item.revoked)
+    if why is not None:
+        return why
     if not item.license_allowed:
         return "license-not-allowlisted"
     classes = item.license_classes

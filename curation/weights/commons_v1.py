@@ -150,7 +150,7 @@ class CommonsV1:
         return _parse(params).canonical()
 
     def compute(self, inputs: WeightInputs, params: Mapping[str, object] | None = None) -> WeightResult:
-        """Apply the gates, then steps 1-5 of DESIGN.md "Weights: scheme commons-v1"."""
+        """Apply the gates, then steps 1-5 of docs/weights.md, "Scheme `commons-v1`"."""
         if not isinstance(inputs, WeightInputs):
             raise InvalidInput(f"inputs must be WeightInputs, got {type(inputs).__name__}")
         canon = _parse(params).canonical()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from backend.chain.decode import EventDecoder, decode_values
 from backend.chain.logs import RawLog
 from backend.errors import ChainError
 from backend.release import build_release
-from curation.events import ChainText, VoteCast, raw_text
+from curation.events import EVENT_TYPES, ChainEvent, ChainText, VoteCast, raw_text
 from tests.conftest import Chain
 from tests.release.test_release_helpers import governed
 
@@ -78,9 +79,27 @@ def test_error_string_reverts_that_are_not_utf8_are_reported() -> None:
     assert err.error_args[0].raw == b"no \xff"  # type: ignore[attr-defined]
 
 
-def _web3_logs(client: Any, name: str, start: int) -> list[dict[str, Any]]:
+def _plain(value: Any) -> Any:
+    """web3's form of a decoded value in curation.events' form: lowercase addresses, tuples for lists."""
+    if isinstance(value, list | tuple):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, str) and value.startswith("0x") and len(value) == 42:
+        return value.lower()
+    return value
+
+
+def _web3_events(client: Any, name: str, start: int) -> list[tuple[Any, ...]]:
+    """web3's own decoding of `name` logs: (block, log index, arguments in ABI order)."""
+    (abi,) = [e for e in client.contract.abi if e.get("type") == "event" and e.get("name") == name]
     found = getattr(client.contract.events, name)().get_logs(from_block=start)
-    return [{**dict(e["args"]), "blockNumber": int(e["blockNumber"])} for e in found]
+    return [
+        (int(e["blockNumber"]), int(e["logIndex"]), *(_plain(e["args"][i["name"]]) for i in abi["inputs"]))
+        for e in found
+    ]
+
+
+def _fields(event: ChainEvent) -> tuple[Any, ...]:
+    return (event.at.block_number, event.at.log_index, *(getattr(event, f.name) for f in fields(event)[1:]))
 
 
 def test_event_logs_give_what_web3_gives_for_every_event(chain: Chain, tmp_path: Path) -> None:
@@ -91,21 +110,28 @@ def test_event_logs_give_what_web3_gives_for_every_event(chain: Chain, tmp_path:
     s.voting.with_signer(s.signer(2)).cast_vote(pid, 1, "na\u00efve \U0001f600")
     seen = 0
     for client in (s.registry, s.voting, s.releases, s.token):
-        for name in [str(e.get("name")) for e in client.contract.abi if e.get("type") == "event"]:
-            mine = client.event_logs(name, 0)
-            assert mine == _web3_logs(client, name, 0), name
-            seen += len(mine)
+        for (contract, name), cls in EVENT_TYPES.items():
+            if contract == client.artifact:
+                mine = client.event_logs(cls, 0)
+                assert all(isinstance(e, cls) for e in mine)
+                assert [_fields(e) for e in mine] == _web3_events(client, name, 0), name
+                seen += len(mine)
     assert seen > 30
-    votes = s.voting.event_logs("VoteCast", 0, filters={"proposalId": [ids["p1"], pid]})
-    assert [v["proposalId"] for v in votes] == [ids["p1"], ids["p1"], pid]
-    assert votes[-1]["reason"].raw == "na\u00efve \U0001f600".encode()
-    assert [v["voter"] for v in s.voting.event_logs("VoteCast", 0, filters={"support": 0})] == [
-        s.signer(2).address
-    ]  # a non-indexed argument is matched after decoding
-    with pytest.raises(ChainError, match="VoteCast has no argument colour to filter on"):
-        s.voting.event_logs("VoteCast", 0, filters={"colour": 1})
-    with pytest.raises(ChainError, match="has no event 'Nope'"):
-        s.voting.event_logs("Nope", 0)
+    votes = s.voting.event_logs(VoteCast, 0, filters={"proposal_id": [ids["p1"], pid]})
+    assert [v.proposal_id for v in votes] == [ids["p1"], ids["p1"], pid]
+    assert raw_text(votes[-1].reason) == "na\u00efve \U0001f600".encode()
+    assert [v.voter for v in s.voting.event_logs(VoteCast, 0, filters={"support": 0})] == [
+        s.signer(2).address.lower()
+    ]  # a non-indexed field is matched after decoding
+    with pytest.raises(ChainError, match="VoteCast has no field colour to filter on"):
+        s.voting.event_logs(VoteCast, 0, filters={"colour": 1})
+
+    @dataclass(frozen=True, slots=True)
+    class Nope(ChainEvent):
+        value: int
+
+    with pytest.raises(ChainError, match="Nope is not an event of the deployment's contracts"):
+        s.voting.event_logs(Nope, 0)
 
 
 def test_manifest_bytes_for_utf8_text_are_those_of_plain_strings(

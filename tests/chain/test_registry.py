@@ -6,15 +6,17 @@ import hashlib
 from typing import Any, ClassVar
 
 import pytest
-from web3 import HTTPProvider, Web3
+from web3 import Web3
 from web3.middleware.base import Web3Middleware
 
+from backend.chain.connection import LimitedHTTPProvider
 from backend.chain.registry import RegistryClient
+from backend.chain.rpc import RpcFaultError, RpcLimits
 from backend.errors import ChainError, ContractRevert
 from curation.cid import cid_v0, cid_v1_dag_pb, cid_v1_raw
-from curation.consent import ALL, Consent
+from curation.consent import ALL, Consent, unknown_bits
+from curation.events import ItemSubmitted, VoteCast
 from curation.licenses import DEFAULT_LICENSES, LicenseClass
-from curation.merkle import KNOWN_CONSENT
 from tests.conftest import Chain
 
 TRAIN, COMMERCIAL, GENERATIVE = int(Consent.TRAIN), int(Consent.COMMERCIAL), int(Consent.GENERATIVE)
@@ -257,8 +259,17 @@ def test_consent_must_be_non_empty_and_use_known_bits(chain: Chain) -> None:
         alice.submit_item(cid_v1_raw(d), d, 1, CC_BY, 0x40)
 
 
-def test_known_consent_bits_match_the_python_flags() -> None:
-    assert KNOWN_CONSENT == FULL
+def test_known_consent_bits_match_the_python_flags(chain: Chain) -> None:
+    alice = _contributor(chain)
+    d = _digest("known bits")
+    first_unknown = FULL + 1  # 0x40: the lowest bit no Consent flag names
+    assert unknown_bits(FULL) == 0
+    assert unknown_bits(first_unknown) == first_unknown
+    with pytest.raises(
+        ContractRevert, match=rf"ContentRegistryUnknownConsentBits\(consent={first_unknown}\)"
+    ):
+        alice.submit_item(cid_v1_raw(d), d, 1, CC_BY, first_unknown)
+    assert alice.submitted_id(alice.submit_item(cid_v1_raw(d), d, 1, CC_BY, FULL)) > 0
 
 
 def test_expiry_must_be_none_or_in_the_future(chain: Chain) -> None:
@@ -377,15 +388,18 @@ def test_event_logs_decode_arguments_and_filter_by_indexed_ones(chain: Chain) ->
     alice, bob = _contributor(chain, 1), _contributor(chain, 2)
     start = chain.w3.eth.block_number
     a1, b1, a2 = _submit(alice, "a1"), _submit(bob, "b1"), _submit(alice, "a2")
-    everyone = alice.event_logs("ItemSubmitted", start)
-    assert [e["itemId"] for e in everyone] == [a1, b1, a2]
-    assert all(e["blockNumber"] > start for e in everyone)
-    mine = alice.event_logs("ItemSubmitted", start, filters={"contributor": chain.signers[1].address})
-    assert [(e["itemId"], e["cid"]) for e in mine] == [
+    everyone = alice.event_logs(ItemSubmitted, start)
+    assert [e.item_id for e in everyone] == [a1, b1, a2]
+    assert all(e.at.block_number > start for e in everyone)
+    assert {e.at.address for e in everyone} == {alice.address.lower()}
+    mine = alice.event_logs(ItemSubmitted, start, filters={"contributor": chain.signers[1].address})
+    assert [(e.item_id, e.cid) for e in mine] == [
         (a1, cid_v1_raw(_digest("a1")).to_bytes()),
         (a2, cid_v1_raw(_digest("a2")).to_bytes()),
     ]
-    assert alice.event_logs("ItemSubmitted", start, everyone[0]["blockNumber"]) == everyone[:1]
+    assert alice.event_logs(ItemSubmitted, start, everyone[0].at.block_number) == everyone[:1]
+    assert alice.event_logs(ItemSubmitted, start, filters={"item_id": [a2, b1]}) == everyone[1:]
+    assert alice.event_logs(ItemSubmitted, start, filters={"size": 2}) == []  # data fields: after decoding
 
 
 class _RangeCap(Web3Middleware):
@@ -423,23 +437,35 @@ def test_event_logs_ask_for_less_when_the_node_caps_the_range(chain: Chain) -> N
     capped_w3.middleware_onion.add(_RangeCap)
     capped = RegistryClient(capped_w3, alice.address)
     _RangeCap.asked.clear()
-    found = capped.event_logs("ItemSubmitted", start, max_range=100)
-    assert [e["itemId"] for e in found] == ids
-    assert found == alice.event_logs("ItemSubmitted", start)
+    found = capped.event_logs(ItemSubmitted, start, max_range=100, verify="none")
+    assert [e.item_id for e in found] == ids
+    assert found == alice.event_logs(ItemSubmitted, start)
     head = chain.w3.eth.block_number
     assert _RangeCap.asked[0] == head - start + 1 > _RangeCap.CAP  # everything first, then less
     answered = [span for span in _RangeCap.asked if span <= _RangeCap.CAP]
     assert sum(answered) == head - start + 1  # every block asked for exactly once among the answers
+    assert capped.event_logs(ItemSubmitted, start, max_range=100) == found  # checked against the blooms too
     _RangeCap.CAP = 0  # a node that refuses even one block: the error names the block
     try:
-        with pytest.raises(ChainError, match=rf"failed at block {start}: .*block range too large"):
-            capped.event_logs("ItemSubmitted", start)
+        with pytest.raises(
+            ChainError,
+            match=rf"refuses eth_getLogs even for the single block {start}: .*block range too large",
+        ):
+            capped.event_logs(ItemSubmitted, start)
     finally:
         _RangeCap.CAP = 2
 
 
 def test_event_logs_from_a_node_that_does_not_answer_name_what_failed() -> None:
-    w3 = Web3(HTTPProvider("http://127.0.0.1:9", request_kwargs={"timeout": 2}))
+    w3 = Web3(LimitedHTTPProvider("http://127.0.0.1:9", RpcLimits(connect_timeout=0.5, retry_time=1)))
     reg = RegistryClient(w3, "0x" + "11" * 20)
-    with pytest.raises(ChainError, match=r"reading ContentRegistry\.ItemSubmitted logs 0\.\.latest failed"):
-        reg.event_logs("ItemSubmitted", 0)
+    with pytest.raises(
+        RpcFaultError,
+        match=r"reading ContentRegistry\.ItemSubmitted logs 0\.\.latest failed: eth_blockNumber to "
+        r"http://127\.0\.0\.1:9 failed \d+ times; last error: cannot connect",
+    ):
+        reg.event_logs(ItemSubmitted, 0)
+    with pytest.raises(
+        ChainError, match=r"VoteCast logs 0\.\.latest: VoteCast is an event of CurationVoting"
+    ):
+        reg.event_logs(VoteCast, 0)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from backend.chain.voting import DatasetParams, ProposalKind, ProposalState, Tally
+from backend.chain.voting import DatasetParams, Tally
 from backend.errors import ContractRevert
-from curation.ballots import Support
+from curation.governance import ProposalKind, ProposalStatus, Support
 from tests.chain.test_voting_helpers import DESCRIPTION, USE, World
 from tests.conftest import Chain
 
@@ -143,7 +143,7 @@ def test_propose_sets_snapshot_and_deadline_and_logs_everything(world: World) ->
         ev["deadline"],
         6000,
     )
-    assert p.state is ProposalState.PENDING
+    assert p.state is ProposalStatus.PENDING
     assert world.voting.proposal_count() == 1
     assert world.voting.get_tally(1) == Tally(0, 0, 0)
 
@@ -213,9 +213,9 @@ def test_votes_weigh_past_votes_at_the_snapshot_and_open_after_it(world: World) 
         ContractRevert, match=rf"CurationVotingNotStarted\(proposalId={pid}, snapshot={p.snapshot}\)"
     ):
         world.voting.with_signer(alice).cast_vote(pid, Support.FOR)
-    assert world.voting.proposal_state(pid) is ProposalState.PENDING  # a view at the head block
+    assert world.voting.proposal_state(pid) is ProposalStatus.PENDING  # a view at the head block
     r = world.voting.with_signer(alice).cast_vote(pid, Support.FOR)
-    assert world.voting.proposal_state(pid) is ProposalState.ACTIVE
+    assert world.voting.proposal_state(pid) is ProposalStatus.ACTIVE
     assert r.block_number == p.snapshot + 1
     assert r.event("VoteCast") == {
         "voter": alice.address,
@@ -258,7 +258,7 @@ def test_the_deadline_block_is_the_last_that_may_vote(world: World) -> None:
     ):
         world.voting.with_signer(bob).cast_vote(pid, Support.FOR)
     assert not world.voting.has_voted(pid, bob.address)
-    assert world.voting.proposal_state(pid) is ProposalState.CLOSED
+    assert world.voting.proposal_state(pid) is ProposalStatus.CLOSED
 
 
 def test_invalid_support_and_unknown_proposal_revert(world: World) -> None:
@@ -318,7 +318,7 @@ def test_finalize_before_the_deadline_has_passed_reverts_then_succeeds(world: Wo
     r = world.voting.with_signer(world.chain.signers[9]).finalize(pid)  # anyone may finalize
     assert r.event("ProposalFinalized") == {
         "proposalId": pid,
-        "outcome": ProposalState.ACCEPTED,
+        "outcome": ProposalStatus.ACCEPTED,
         "forVotes": 10,
         "againstVotes": 0,
         "abstainVotes": 0,
@@ -328,37 +328,37 @@ def test_finalize_before_the_deadline_has_passed_reverts_then_succeeds(world: Wo
         world.voting.finalize(pid)
     with pytest.raises(ContractRevert, match=r"CurationVotingUnknownProposal\(proposalId=99\)"):
         world.voting.finalize(99)
-    assert world.voting.get_proposal(pid).state is ProposalState.ACCEPTED
+    assert world.voting.get_proposal(pid).state is ProposalStatus.ACCEPTED
 
 
 def test_quorum_exactly_met_accepts(world: World) -> None:
     # quorum 10% of 1000 = 100: For 60 + Abstain 40 is exactly at it; Against does not count towards it.
     params = DatasetParams(quorum_bps=1000)
     ev = _decided(world, params, {Support.FOR: 60, Support.ABSTAIN: 40, Support.AGAINST: 30}, filler=870)
-    assert (ev["pastTotalSupply"], ev["outcome"]) == (1000, ProposalState.ACCEPTED)
+    assert (ev["pastTotalSupply"], ev["outcome"]) == (1000, ProposalStatus.ACCEPTED)
 
 
 def test_quorum_one_vote_below_rejects(world: World) -> None:
     params = DatasetParams(quorum_bps=1000)
     ev = _decided(world, params, {Support.FOR: 60, Support.ABSTAIN: 39, Support.AGAINST: 30}, filler=871)
-    assert (ev["pastTotalSupply"], ev["outcome"]) == (1000, ProposalState.REJECTED)
+    assert (ev["pastTotalSupply"], ev["outcome"]) == (1000, ProposalStatus.REJECTED)
 
 
 def test_approval_exactly_met_accepts(world: World) -> None:
     params = DatasetParams(quorum_bps=0, approval_bps=6000)  # For / (For + Against) >= 60%
     ev = _decided(world, params, {Support.FOR: 60, Support.AGAINST: 40})
-    assert ev["outcome"] == ProposalState.ACCEPTED
+    assert ev["outcome"] == ProposalStatus.ACCEPTED
 
 
 def test_approval_one_vote_below_rejects(world: World) -> None:
     params = DatasetParams(quorum_bps=0, approval_bps=6000)
     ev = _decided(world, params, {Support.FOR: 59, Support.AGAINST: 40})
-    assert ev["outcome"] == ProposalState.REJECTED
+    assert ev["outcome"] == ProposalStatus.REJECTED
 
 
 def test_no_for_votes_rejects_even_without_a_quorum(world: World) -> None:
     ev = _decided(world, DatasetParams(quorum_bps=0, approval_bps=1), {Support.ABSTAIN: 50})
-    assert (ev["forVotes"], ev["abstainVotes"], ev["outcome"]) == (0, 50, ProposalState.REJECTED)
+    assert (ev["forVotes"], ev["abstainVotes"], ev["outcome"]) == (0, 50, ProposalStatus.REJECTED)
 
 
 def test_quorum_votes_is_known_after_the_snapshot(world: World) -> None:
@@ -379,7 +379,7 @@ def test_remove_flow_includes_then_removes_an_item(world: World) -> None:
     world.open(include)
     world.voting.with_signer(alice).cast_vote(include, Support.FOR)
     world.close(include)
-    assert world.voting.finalize(include).event("ProposalFinalized")["outcome"] == ProposalState.ACCEPTED
+    assert world.voting.finalize(include).event("ProposalFinalized")["outcome"] == ProposalStatus.ACCEPTED
     r = world.voting.propose(ds, ProposalKind.REMOVE, item)
     remove = r.event("ProposalCreated")
     assert (remove["kind"], remove["itemIds"]) == (ProposalKind.REMOVE, item)
@@ -388,7 +388,7 @@ def test_remove_flow_includes_then_removes_an_item(world: World) -> None:
     world.close(remove["proposalId"])
     world.voting.finalize(remove["proposalId"])
     p = world.voting.get_proposal(remove["proposalId"])
-    assert (p.kind, p.state) == (ProposalKind.REMOVE, ProposalState.ACCEPTED)
+    assert (p.kind, p.state) == (ProposalKind.REMOVE, ProposalStatus.ACCEPTED)
 
 
 def test_late_quorum_extends_the_deadline_once(world: World) -> None:

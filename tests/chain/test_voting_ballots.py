@@ -12,8 +12,9 @@ from backend.chain.ballots import recover_signer, relay, sign_ballot
 from backend.chain.contract import deploy_contract
 from backend.chain.voting import DatasetParams, Tally, VotingClient
 from backend.errors import ContractRevert
-from curation.ballots import Ballot, SignedBallot, SkipReason, Support
+from curation.ballots import Ballot, SignedBallot, SkipReason
 from curation.errors import InvalidInput
+from curation.governance import Support
 from tests.chain.test_voting_helpers import World
 from tests.chain.wallet import deploy_wallet
 from tests.conftest import Chain
@@ -147,11 +148,13 @@ def test_a_signature_for_another_chain_id_is_rejected(world: World) -> None:
     assert "chain 1" in report.skipped[0].detail
 
 
-def test_the_client_refuses_a_ballot_for_another_contract(world: World) -> None:
+def test_the_relayer_leaves_out_a_ballot_for_another_contract(world: World) -> None:
     pid, (alice, _) = _open(world)
     ballot = _forged(world.ballot(alice, pid), contract="0x" + "22" * 20)
-    with pytest.raises(InvalidInput, match="not this CurationVoting"):
-        world.voting.cast_vote_by_sig(ballot)
+    report = relay(world.voting, [ballot])
+    assert (report.counted, report.receipts) == ([], [])
+    assert report.skipped[0].left_out
+    assert f"is for the voting contract {ballot.contract}" in report.skipped[0].detail
 
 
 def test_sign_ballot_refuses_a_key_that_is_not_the_voters(world: World) -> None:

@@ -12,10 +12,11 @@ from backend.chain.accounts import Signer
 from backend.chain.ballots import sign_ballot
 from backend.chain.registry import RegistryClient
 from backend.chain.token import TokenClient
-from backend.chain.voting import DatasetParams, ProposalKind, VotingClient
-from curation.ballots import SignedBallot, Support
+from backend.chain.voting import DatasetParams, VotingClient
+from curation.ballots import SignedBallot
 from curation.cid import cid_v1_raw
 from curation.consent import Consent
+from curation.governance import ProposalKind, Support
 from tests.conftest import Chain
 
 DESCRIPTION = cid_v1_raw(hashlib.sha256(b"dataset description").digest())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from backend.chain.voting import DatasetParams, ProposalState, Tally
-from curation.ballots import Support
+from backend.chain.voting import DatasetParams, Tally
+from curation.governance import ProposalStatus, Support
 from tests.chain.test_voting_helpers import World
 from tests.conftest import Chain
 
@@ -34,7 +34,7 @@ def test_tokens_minted_and_delegated_after_the_snapshot_weigh_zero(world: World)
     world.voting.with_signer(honest).cast_vote(pid, Support.FOR)
     world.close(pid)
     ev = world.voting.finalize(pid).event("ProposalFinalized")
-    assert (ev["againstVotes"], ev["pastTotalSupply"], ev["outcome"]) == (0, 100, ProposalState.ACCEPTED)
+    assert (ev["againstVotes"], ev["pastTotalSupply"], ev["outcome"]) == (0, 100, ProposalStatus.ACCEPTED)
 
 
 def test_tokens_bought_after_the_snapshot_weigh_zero_for_the_buyer(world: World) -> None:

@@ -1,5 +1,5 @@
 """Hypothesis state machine: random mints, delegations, transfers, proposals, votes, relays and finalizations
-against an independent Python model of ERC20Votes checkpoints, checking DESIGN.md's voting invariants."""
+against an independent Python model of ERC20Votes checkpoints, checking docs/voting.md's voting invariants."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ from hypothesis.stateful import (
 )
 
 from backend.chain.accounts import Signer
-from backend.chain.voting import DatasetParams, ProposalKind, ProposalState, Tally
+from backend.chain.voting import DatasetParams, Tally
 from backend.errors import ContractRevert
-from curation.ballots import SkipReason, Support
+from curation.ballots import SkipReason
+from curation.governance import ProposalKind, ProposalStatus, Support
 from tests.chain.test_voting_helpers import World
 from tests.conftest import Chain
 
@@ -35,7 +36,7 @@ class ModelProposal:
     snapshot: int
     deadline: int
     votes: dict[str, tuple[Support, int]] = field(default_factory=dict)
-    outcome: ProposalState | None = None
+    outcome: ProposalStatus | None = None
     supply: int | None = None
 
     def tally(self) -> Tally:
@@ -223,7 +224,7 @@ class VotingMachine(RuleBasedStateMachine):
         t, supply = p.tally(), self._past("supply", p.snapshot)
         quorum = (t.for_votes + t.abstain_votes) * 10_000 >= QUORUM_BPS * supply
         approved = t.for_votes > 0 and t.for_votes * 10_000 >= APPROVAL_BPS * (t.for_votes + t.against_votes)
-        p.outcome = ProposalState.ACCEPTED if quorum and approved else ProposalState.REJECTED
+        p.outcome = ProposalStatus.ACCEPTED if quorum and approved else ProposalStatus.REJECTED
         assert (ev["forVotes"], ev["againstVotes"], ev["abstainVotes"]) == (
             t.for_votes,
             t.against_votes,
@@ -231,7 +232,7 @@ class VotingMachine(RuleBasedStateMachine):
         )
         assert (ev["pastTotalSupply"], ev["outcome"]) == (supply, p.outcome)
 
-    # --- invariants (DESIGN.md) -----------------------------------------------------------------------------
+    # --- invariants (docs/voting.md, "Attack regressions") --------------------------------------------------
     @invariant()
     def tallies_match_the_counted_weights_and_never_exceed_the_supply(self) -> None:
         for pid, p in self.proposals.items():

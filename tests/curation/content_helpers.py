@@ -6,7 +6,8 @@ from collections.abc import Iterable, Mapping
 
 from curation import events as ev
 from curation.content import ContentChecker
-from curation.state import ChainState, content_candidates, fold_events
+from curation.selection import admit_needed, content_candidates
+from curation.state import ChainState, fold_events
 
 
 def check_contents(state: ChainState, blobs: Mapping[bytes, bytes]) -> ChainState:
@@ -22,4 +23,6 @@ def check_contents(state: ChainState, blobs: Mapping[bytes, bytes]) -> ChainStat
 
 def fold_checked(events: Iterable[ev.ChainEvent], block: int, blobs: Mapping[bytes, bytes]) -> ChainState:
     """fold_events with every needed batch admitted and every candidate's bytes checked."""
-    return check_contents(fold_events(events, block, lambda cid: blobs[cid]), blobs)
+    state = fold_events(events, block)
+    admit_needed(state, lambda cid: blobs[cid])
+    return check_contents(state, blobs)

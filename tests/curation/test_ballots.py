@@ -1,4 +1,4 @@
-"""curation.ballots: EIP-712 ballot digest, Support parsing and the ballot file format."""
+"""curation.ballots: EIP-712 ballot digest and the ballot file format (Support parsing: test_governance)."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from curation.ballots import (
     Ballot,
     SignedBallot,
     SkipReason,
-    Support,
     dump_ballots,
     load_ballots,
 )
 from curation.errors import InvalidInput
+from curation.governance import Support
 
 CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 VOTER = "0x90F8bf6A479f320ead074411a4B0e7944Ea8c9C1"
@@ -65,26 +65,6 @@ def test_known_vector() -> None:
     from eth_hash.auto import keccak
 
     assert keccak(b"\x19\x01" + expected.header + expected.body) == ballot.digest()
-
-
-@pytest.mark.parametrize(
-    ("text", "support"),
-    [
-        ("for", Support.FOR),
-        ("AGAINST", Support.AGAINST),
-        (" abstain ", Support.ABSTAIN),
-        ("1", Support.FOR),
-        (2, Support.ABSTAIN),
-    ],
-)
-def test_support_parses_words_and_numbers(text: str | int, support: Support) -> None:
-    assert Support.parse(text) is support
-
-
-@pytest.mark.parametrize("bad", ["yes", "3", 5, ""])
-def test_support_rejects_anything_else(bad: str | int) -> None:
-    with pytest.raises(InvalidInput, match="support"):
-        Support.parse(bad)
 
 
 def test_skip_reasons_match_the_contract_enum_and_explain_themselves() -> None:

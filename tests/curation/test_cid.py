@@ -8,8 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from curation.cid import CID, DAG_PB, RAW, cid_v0, cid_v1_raw, normalize_cid, parse_cid
+from curation.batches import build_batch_manifest, verify_batch_manifest
+from curation.cid import CID, DAG_PB, RAW, cid_text, cid_v0, cid_v1_raw, normalize_cid, parse_cid
 from curation.errors import InvalidInput
+from curation.merkle import Leaf, merkle_root
 from curation.multiformats import b58_decode, b58_encode, read_varint, varint
 
 HELLO = b"hello IPFS\n"
@@ -114,3 +116,36 @@ def test_any_sha256_cid_round_trips_through_text_and_bytes(digest: bytes, codec:
     assert CID.parse(str(cid)) == cid
     assert CID.parse(cid.to_bytes()) == cid
     assert str(cid).startswith("b")
+
+
+# --- cid_text: the one formatter of CID bytes read from chain or written into manifests -----------------------
+
+
+@given(st.binary(min_size=32, max_size=32), st.sampled_from([RAW, DAG_PB]))
+def test_cid_text_fast_path_equals_the_general_formatter(digest: bytes, codec: int) -> None:
+    raw = bytes([1, codec, 0x12, 0x20]) + digest
+    assert cid_text(raw) == str(CID.parse(raw))
+    assert CID.parse(cid_text(raw)).to_bytes() == raw
+
+
+def test_cid_text_keeps_v0_and_unknown_bytes_readable() -> None:
+    v1 = cid_v1_raw(b"\x00" * 32)
+    v0 = bytes([0x12, 0x20]) + b"\x00" * 32
+    assert cid_text(v1.to_bytes()) == str(v1)
+    assert cid_text(v0) == str(cid_v0(b"\x00" * 32))
+    assert cid_text(v0).startswith("Qm")
+    assert cid_text(b"\x99junk") == "0x" + b"\x99junk".hex()
+    assert cid_text(v1.to_bytes() + b"\x00") == "0x" + (v1.to_bytes() + b"\x00").hex()  # trailing bytes
+
+
+def test_cid_text_of_no_bytes_is_empty() -> None:
+    """An unset CID field (a dataset or proposal without a description) is "" in manifests and the API."""
+    assert cid_text(b"") == ""
+
+
+def test_a_batch_manifest_writes_no_bytes_as_0x_so_the_leaf_reads_back() -> None:
+    digest = hashlib.sha256(b"x").digest()
+    leaves = [Leaf(0, b"", digest, 1, 1, 1), Leaf(1, cid_v1_raw(digest).to_bytes(), digest, 1, 1, 1)]
+    data = build_batch_manifest(leaves)
+    assert b'"cid":"0x"' in data
+    assert verify_batch_manifest(data, merkle_root(leaves), 2).leaves == tuple(leaves)

@@ -9,17 +9,9 @@ import pytest
 from curation.batches import leaf_item_id
 from curation.canonical import canonical_bytes, parse_canonical, sha256_hex
 from curation.errors import InvalidInput
-from curation.manifest import (
-    MANIFEST_SCHEMA,
-    BuiltManifest,
-    ChainContext,
-    ManifestMismatch,
-    ParentRelease,
-    build_manifest,
-    diff_documents,
-    load_manifest,
-    load_part,
-)
+from curation.jsondiff import diff_documents
+from curation.manifest import MANIFEST_SCHEMA, BuiltManifest, ChainContext, ParentRelease, build_manifest
+from curation.manifest_read import ManifestMismatch, load_manifest, load_part
 from curation.unixfs import compute_cid
 from tests.curation.content_helpers import fold_checked
 from tests.curation.test_state_fold import ALICE, BOB, story

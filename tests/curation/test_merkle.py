@@ -9,10 +9,8 @@ from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
 from curation.cid import cid_v0, cid_v1_dag_pb, cid_v1_raw
-from curation.consent import ALL
 from curation.errors import InvalidInput
 from curation.merkle import (
-    KNOWN_CONSENT,
     Leaf,
     MerkleTree,
     cid_key,
@@ -191,7 +189,3 @@ def test_leaf_problem_names_what_the_indexer_drops() -> None:
         assert expected in problem
     assert "shared" in (leaf_problem(good, shared=(2, 1, 0)) or "")
     assert leaf_problem(Leaf(0, cid_v1_dag_pb(b"\x09" * 32).to_bytes(), d, 1, 1, 1)) is None
-
-
-def test_known_consent_matches_the_consent_flags() -> None:
-    assert int(ALL) == KNOWN_CONSENT

@@ -18,8 +18,10 @@ from curation.batches import (
 )
 from curation.cid import CID
 from curation.errors import InvalidInput
+from curation.governance import ProposalKind, ProposalStatus
 from curation.merkle import merkle_root
-from curation.state import ChainState, UnknownDataset, dataset_inputs, fold_events
+from curation.selection import admit_needed, dataset_inputs
+from curation.state import ChainState, UnknownDataset, fold_events
 from curation.unixfs import compute_cid
 from tests.curation.content_helpers import fold_checked
 
@@ -145,8 +147,9 @@ def test_store_failures_are_not_mistaken_for_bad_batches() -> None:
     def missing(cid: bytes) -> bytes:
         raise KeyError(str(CID.parse(cid)))
 
+    state = fold_events(events, 100)
     with pytest.raises(KeyError):
-        fold_events(events, 100, missing)
+        admit_needed(state, missing)
 
 
 def test_unknown_dataset_is_a_clear_error() -> None:
@@ -161,3 +164,30 @@ def test_fold_is_independent_of_input_order() -> None:
     b = _fold(list(reversed(events)), store)
     assert a.items.keys() == b.items.keys()
     assert a.batches[1].leaf_ids == b.batches[1].leaf_ids
+
+
+def test_the_fold_records_the_thresholds_a_proposal_froze_when_it_was_created() -> None:
+    log = Log()
+    events: list[ev.ChainEvent] = [
+        ev.DatasetCreated(log.at(), 1, CURATOR, "text", b"", 3),
+        ev.DatasetParamsSet(log.at(), 1, 1, 10, 2500, 6000, 7, 0),
+        ev.ProposalCreated(log.at(True), 1, 1, CURATOR, 1, (1,), (), b"", 4, 14),
+        ev.DatasetParamsSet(log.at(True), 1, 1, 10, 100, 9000, 0, 0),  # later changes bind later proposals
+        ev.ProposalCreated(log.at(True), 2, 1, CURATOR, 0, (1,), (), b"", 6, 16),
+        ev.ProposalCreated(log.at(), 3, 9, CURATOR, 0, (1,), (), b"", 6, 16),  # no such dataset: zeros
+        ev.VoteCast(log.at(True), CURATOR, 1, 0, 5, ""),
+        ev.VoteCast(log.at(), BOB, 1, 1, 7, ""),
+        ev.VoteCast(log.at(), ALICE, 1, 2, 11, ""),
+        ev.ProposalFinalized(log.at(True), 1, 4, 7, 5, 11, 100),
+    ]
+    state = fold_events(events, 100)
+    first, second, orphan = (state.proposals[i] for i in (1, 2, 3))
+    assert (first.quorum_bps, first.approval_bps, first.late_quorum_extension) == (2500, 6000, 7)
+    assert (second.quorum_bps, second.approval_bps, second.late_quorum_extension) == (100, 9000, 0)
+    assert (orphan.quorum_bps, orphan.approval_bps, orphan.late_quorum_extension) == (0, 0, 0)
+    assert first.kind is ProposalKind.REMOVE
+    assert second.kind is ProposalKind.INCLUDE
+    assert (first.against_votes, first.for_votes, first.abstain_votes, first.voters) == (5, 7, 11, 3)
+    assert first.outcome is ProposalStatus.REJECTED
+    assert not first.accepted
+    assert second.outcome is None

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from backend.chain.voting import ProposalKind
 from backend.release import build_release
+from curation.governance import ProposalKind
 from tests.conftest import Chain
 from tests.release.test_release_helpers import Story
 

@@ -34,7 +34,7 @@ from backend.trainer.sampling import read_exclusions
 from curation import safejson
 from curation.ballots import MAX_BALLOT_FILE_BYTES, load_ballots
 from curation.errors import InvalidInput
-from curation.manifest import ManifestMismatch, load_manifest, load_part
+from curation.manifest_read import ManifestMismatch, load_manifest, load_part
 from curation.safejson import JsonRejected
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -136,7 +136,7 @@ def test_loaders_of_untrusted_files_refuse_deep_input_and_the_child_lives(tmp_pa
         from curation.ballots import load_ballots
         from curation.canonical import parse_canonical
         from curation.errors import CurationError
-        from curation.manifest import load_manifest, load_part
+        from curation.manifest_read import load_manifest, load_part
 
         tmp = Path({str(tmp_path)!r})
         out = {{}}
@@ -291,13 +291,13 @@ def test_a_manifest_or_part_over_its_limit_is_refused(
 ) -> None:
     doc = b'{"item_parts":[],"items":[],"schema":"curation-commons/manifest/v1"}'
     assert load_manifest(doc)["items"] == []
-    monkeypatch.setattr("curation.manifest.MAX_MANIFEST_BYTES", len(doc) - 1)
+    monkeypatch.setattr("curation.manifest_read.MAX_MANIFEST_BYTES", len(doc) - 1)
     with pytest.raises(ManifestMismatch, match=f"manifest is {len(doc)} bytes, over the limit"):
         load_manifest(doc)
     part = b'{"items":[{"a":1}],"schema":"curation-commons/manifest-items/v1"}'
     entry: dict[str, Any] = {"part": 0, "count": 1, "sha256": hashlib.sha256(part).hexdigest()}
     assert load_part(part, entry) == [{"a": 1}]
-    monkeypatch.setattr("curation.manifest.MAX_PART_BYTES", len(part) - 1)
+    monkeypatch.setattr("curation.manifest_read.MAX_PART_BYTES", len(part) - 1)
     with pytest.raises(ManifestMismatch, match=f"manifest part 0 is {len(part)} bytes, over the limit"):
         load_part(part, entry)
     # a pulled manifest on disk is not even read past the limit

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from backend.chain.voting import ProposalKind
 from backend.release import BatchUnavailable, build_release
 from curation.batches import leaf_for_bytes
+from curation.governance import ProposalKind
 from curation.merkle import merkle_root
 from curation.unixfs import compute_cid
 from tests.conftest import Chain

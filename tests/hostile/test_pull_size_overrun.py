@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from backend.ipfs import EmbeddedStore
-from backend.trainer.items import ManifestItem
 from backend.trainer.pull import ITEMS_DIR, fetch_items, item_path
 from curation.blocks import block_cid
 from curation.cid import CID, DAG_PB, RAW
+from curation.manifest_read import ManifestItem
 from curation.multiformats import varint
 from curation.unixfs import CHUNK_SIZE, MAX_LINKS_PER_NODE, PBLink, encode_pbnode
 

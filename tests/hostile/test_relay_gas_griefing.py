@@ -31,7 +31,8 @@ from backend.chain.signatures import WALLET_CHECK_GAS
 from backend.chain.voting import Tally
 from backend.cli.curator_cmd import relay_output
 from backend.errors import ContractRevert
-from curation.ballots import SignedBallot, SkipReason, Support
+from curation.ballots import SignedBallot, SkipReason
+from curation.governance import Support
 from tests.chain.test_voting_helpers import World
 from tests.chain.wallet import deploy_hostile_wallet, deploy_wallet
 from tests.conftest import Chain

@@ -26,7 +26,8 @@ import pytest
 
 from backend.chain.connection import connect
 from backend.chain.deployment import Deployment
-from backend.chain.logs import RpcFaultError, RpcLimits, RpcLogFetcher, shown_url
+from backend.chain.logs import RpcLogFetcher
+from backend.chain.rpc import RpcFaultError, RpcLimits, shown_url
 from backend.errors import ChainError
 
 ROOT = Path(__file__).resolve().parents[2]

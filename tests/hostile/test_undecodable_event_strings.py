@@ -24,9 +24,9 @@ from eth_utils.crypto import keccak
 
 from backend.api.state_adapter import StateReadModel
 from backend.chain.accounts import Signer
-from backend.chain.voting import ProposalKind
 from backend.release import build_release, fold_state, open_indexer, publish_release, verify_release
-from curation.events import ChainText
+from curation.events import ChainText, ContributorRegistered, ProfileUpdated, VoteCast, raw_text
+from curation.governance import ProposalKind
 from tests.conftest import Chain
 from tests.release.test_release_helpers import Story, governed
 
@@ -106,17 +106,17 @@ def test_event_lookups_and_receipts_decode_strings_that_are_not_utf8(chain: Chai
     start = s.block
     hit = _attack(s, ids["ds"], ids["i4"])
 
-    profiles = s.registry.event_logs("ProfileUpdated", start)  # web3's own decoding raised before the fix
-    assert [(e["contributor"], e["profileURI"].raw) for e in profiles] == [
-        (hit["alice"].address, BAD_PROFILE)
+    profiles = s.registry.event_logs(ProfileUpdated, start)  # web3's own decoding raised before the fix
+    assert [(e.contributor, raw_text(e.profile_uri)) for e in profiles] == [
+        (hit["alice"].address.lower(), BAD_PROFILE)
     ]
     joined = s.registry.event_logs(
-        "ContributorRegistered", start, filters={"contributor": hit["newcomer"].address}
+        ContributorRegistered, start, filters={"contributor": hit["newcomer"].address}
     )
-    assert [e["profileURI"].raw for e in joined] == [BAD_REGISTER]
-    votes = s.voting.event_logs("VoteCast", start, filters={"proposalId": hit["pid"]})
-    assert [(v["weight"], v["reason"].raw) for v in votes] == [(0, BAD_REASON), (600, LOUD_REASON)]
-    assert votes[0]["reason"] == BAD_REASON.decode("utf-8", "replace")
+    assert [raw_text(e.profile_uri) for e in joined] == [BAD_REGISTER]
+    votes = s.voting.event_logs(VoteCast, start, filters={"proposal_id": hit["pid"]})
+    assert [(v.weight, raw_text(v.reason)) for v in votes] == [(0, BAD_REASON), (600, LOUD_REASON)]
+    assert votes[0].reason == BAD_REASON.decode("utf-8", "replace")
 
     receipt = s.voting._receipt(hit["zero_receipt"])  # what every ContractClient transaction returns
     assert receipt.event("VoteCast")["reason"].raw == BAD_REASON

@@ -31,10 +31,11 @@ from backend.chain.connection import connect
 from backend.chain.deployment import Deployment, deploy_all
 from backend.chain.registry import RegistryClient
 from backend.chain.token import TokenClient
-from backend.chain.voting import DatasetParams, ProposalKind, VotingClient
+from backend.chain.voting import DatasetParams, VotingClient
 from backend.index import Store
 from backend.ipfs import EmbeddedStore
 from curation.consent import Consent
+from curation.governance import ProposalKind
 from curation.unixfs import compute_cid
 from tests.integration.hardhat import HardhatNode
 

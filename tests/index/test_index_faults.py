@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from backend.chain.deployment import Deployment
-from backend.chain.logs import InconsistentAnswerError, RawLog, RpcFaultError, RpcLogFetcher, Verify
+from backend.chain.logs import RawLog, RpcLogFetcher, Verify
+from backend.chain.rpc import InconsistentAnswerError, RpcFaultError
 from backend.index import Indexer
 from tests.index.index_helpers import deploy_with_traffic, stored_prefix
 from tests.integration.hardhat import HardhatNode

@@ -10,11 +10,12 @@ from backend.chain.accounts import Signer
 from backend.chain.registry import RegistryClient
 from backend.chain.releases import ReleaseClient
 from backend.chain.token import TokenClient
-from backend.chain.voting import DatasetParams, ProposalKind, VotingClient
+from backend.chain.voting import DatasetParams, VotingClient
 from backend.ipfs import EmbeddedStore
 from backend.release import ReleaseEnv, store_batch_manifest
 from curation.batches import leaf_for_bytes
 from curation.consent import Consent
+from curation.governance import ProposalKind
 from curation.merkle import Leaf
 from curation.unixfs import compute_cid
 from tests.conftest import Chain

@@ -16,12 +16,13 @@ from backend.chain.accounts import Signer, dev_signers
 from backend.chain.connection import connect
 from backend.chain.deployment import CONTRACTS, deploy_all
 from backend.chain.registry import RegistryClient
-from backend.chain.voting import DatasetParams, ProposalKind, ProposalState, VotingClient
+from backend.chain.voting import DatasetParams, VotingClient
 from backend.errors import ChainError, ContractRevert
 from backend.index import Indexer
 from backend.release import ReleaseEnv, fold_state, open_indexer, prepare_dataset, store_batch_manifest
 from curation.batches import leaf_for_bytes
 from curation.consent import Consent
+from curation.governance import ProposalKind, ProposalStatus
 from curation.manifest import ChainContext, build_manifest
 from curation.merkle import Leaf, MerkleTree
 from curation.report import build_report
@@ -272,7 +273,7 @@ def _propose(world: World, rng: random.Random) -> str:
     return "propose-include"
 
 
-def _open_proposals(world: World) -> list[tuple[int, int, int, ProposalState]]:
+def _open_proposals(world: World) -> list[tuple[int, int, int, ProposalStatus]]:
     count = world.voting.proposal_count()
     out = []
     for pid in range(max(1, count - 7), count + 1):
@@ -299,7 +300,7 @@ def _finalize(world: World, rng: random.Random) -> str | None:
     closed = [
         pid
         for pid, _, deadline, state in _open_proposals(world)
-        if deadline < nxt and state not in (ProposalState.ACCEPTED, ProposalState.REJECTED)
+        if deadline < nxt and state not in (ProposalStatus.ACCEPTED, ProposalStatus.REJECTED)
     ]
     if not closed:
         return None

@@ -16,7 +16,7 @@ from backend.release import (
 )
 from curation.batches import leaf_item_id
 from curation.errors import InvalidInput
-from curation.manifest import ManifestMismatch
+from curation.manifest_read import ManifestMismatch
 from curation.state import UnknownDataset
 from tests.conftest import Chain
 from tests.release.test_release_helpers import Story, governed

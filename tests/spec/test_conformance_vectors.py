@@ -25,18 +25,12 @@ from typing import Any, Final
 import pytest
 
 from curation import events as ev
-from curation.cid import CID
+from curation.cid import CID, cid_text
 from curation.content import ContentCheck, ContentChecker, content_cids
 from curation.errors import InvalidInput
 from curation.manifest import BuiltManifest, ChainContext, ParentRelease, build_manifest
-from curation.state import (
-    BatchLoader,
-    ChainState,
-    admit_batch,
-    content_candidates,
-    fold_events,
-    needed_batches,
-)
+from curation.selection import content_candidates, needed_batches
+from curation.state import BatchLoader, ChainState, admit_batch, fold_events
 from curation.unixfs import compute_cid
 
 VECTORS_DIR: Final = Path(__file__).resolve().parents[2] / "docs" / "spec" / "vectors"
@@ -246,10 +240,6 @@ def all_vectors() -> tuple[Vector, ...]:
 # --- running a vector: the release path without a chain or a store -------------------------------------------
 
 
-def _cid_text(raw: bytes) -> str:
-    return str(CID.parse(raw))
-
-
 def _checked(item_id: int, size: int, sha256: bytes, entry: Mapping[str, Any], where: str) -> ContentCheck:
     """The content check of one item from the vector's record of the bytes under its CID."""
     if "hex" in entry:
@@ -293,14 +283,14 @@ def prepare_state(vector: Vector) -> tuple[ChainState, ChainContext]:
     state.dataset(dataset_id)
     batches: dict[str, str] = doc.get("batch_manifests", {})
     for batch_id in needed_batches(state, dataset_id):
-        text = _cid_text(state.batches[batch_id].manifest_cid)
+        text = cid_text(state.batches[batch_id].manifest_cid)
         if text not in batches:
             continue  # not available: the build must stop (BatchNotAdmitted), never exclude
         admit_batch(state, batch_id, _serving(vector.file(batches[text])))
     content: dict[str, Any] = doc.get("content", {})
     for item_id in content_candidates(state, dataset_id, ctx.state_timestamp):
         item = state.items[item_id]
-        text = _cid_text(item.cid)
+        text = cid_text(item.cid)
         if text not in content:
             continue  # not available: the build must stop (ContentNotChecked), never exclude
         state.content[item_id] = _checked(item_id, item.size, item.sha256, content[text], f"content[{text}]")

@@ -11,16 +11,16 @@ from typer.testing import CliRunner
 
 from backend.chain.registry import RegistryClient
 from backend.chain.token import TokenClient
-from backend.chain.voting import DatasetParams, ProposalKind, VotingClient
+from backend.chain.voting import DatasetParams, VotingClient
 from backend.cli.main import app
 from backend.contribute import contribute
 from backend.ipfs import EmbeddedStore
 from backend.release import ReleaseEnv, UnknownRelease, build_release, publish_release
 from backend.trainer import PulledDataset, PullProgress, ShardedSampler, TrainerClient, pull
-from backend.trainer.items import ManifestItem
-from curation.ballots import Support
 from curation.blocks import BlockMismatch
 from curation.consent import Consent
+from curation.governance import ProposalKind, Support
+from curation.manifest_read import ManifestItem
 from curation.state import UnknownDataset
 from curation.unixfs import compute_cid
 from tests.conftest import Chain
@@ -145,14 +145,14 @@ def test_items_revoked_or_narrowed_after_the_state_block_are_excluded_and_delete
     result = pull(story.client, story.dataset_id, out)
     assert {k: c.reason for k, c in result.excluded.items()} == {
         revoked: "revoked",
-        narrowed: "consent-narrowed",
+        narrowed: "consent-mismatch",
     }
     assert not (out / "items" / str(compute_cid(CONTENT[0]).cid)).exists()
     assert not (out / "items" / str(compute_cid(CONTENT[2]).cid)).exists()
     assert len(result.removed) == 2
     assert result.items == 2
     report = json.loads((out / "pull-report.json").read_text())
-    assert [e["reason"] for e in report["excluded"]] == ["revoked", "consent-narrowed"]
+    assert [e["reason"] for e in report["excluded"]] == ["revoked", "consent-mismatch"]
     assert "revoked" in (out / "ATTRIBUTION.md").read_text()
     # Sampling skips what was excluded: no sample ever serves a revoked item.
     pulled = PulledDataset.open(out)
@@ -196,7 +196,7 @@ def test_a_manifest_that_does_not_match_its_anchor_is_refused(story: Story, tmp_
 
 @pytest.mark.parametrize("bad", ["²", "١٢", "-1", -1, True, 1.5, "9" * 100])
 def test_a_manifest_item_with_a_malformed_number_is_a_mismatch(bad: object) -> None:
-    from curation.manifest import ManifestMismatch
+    from curation.manifest_read import ManifestMismatch
 
     record = {
         "item_id": "1",

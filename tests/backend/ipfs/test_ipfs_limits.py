@@ -33,7 +33,7 @@ from curation.batches import (
 from curation.blocks import MAX_BLOCK_SIZE, BlockTooLarge, block_cid
 from curation.car import write_car
 from curation.cid import CID
-from curation.manifest import ManifestMismatch
+from curation.manifest_read import ManifestMismatch
 from curation.merkle import merkle_root
 from curation.unixfs import CHUNK_SIZE
 
