@@ -8,7 +8,8 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IContentRegistryCounts, ICurationVoting} from "./interfaces/ICurationVoting.sol";
-import {VotingTally} from "./libraries/VotingTally.sol";
+import {ProposalStorage} from "./libraries/ProposalStorage.sol";
+import {VotingRules} from "./libraries/VotingRules.sol";
 
 /// @title CurationVoting
 /// @notice See ICurationVoting. A ballot carries no nonce: the has-voted bit makes it count at most once, and
@@ -50,8 +51,8 @@ contract CurationVoting is ICurationVoting, EIP712 {
     uint64 private _proposalCount;
     mapping(address account => bool) private _managers;
     mapping(uint256 datasetId => DatasetRecord) private _datasets;
-    mapping(uint256 proposalId => VotingTally.ProposalCore) private _cores;
-    mapping(uint256 proposalId => VotingTally.ForAgainst) private _forAgainst;
+    mapping(uint256 proposalId => ProposalStorage.ProposalCore) private _cores;
+    mapping(uint256 proposalId => ProposalStorage.ForAgainst) private _forAgainst;
     mapping(uint256 proposalId => uint256) private _abstain;
     mapping(address voter => mapping(uint256 word => uint256 bits)) private _voted;
 
@@ -166,7 +167,7 @@ contract CurationVoting is ICurationVoting, EIP712 {
         proposalId = ++_proposalCount;
         uint48 snapshot = (block.number + p.votingDelay).toUint48();
         uint48 deadline = snapshot + p.votingPeriod;
-        _cores[proposalId] = VotingTally.ProposalCore({
+        _cores[proposalId] = ProposalStorage.ProposalCore({
             snapshot: snapshot,
             deadline: deadline,
             datasetId: datasetId.toUint32(),
@@ -174,20 +175,10 @@ contract CurationVoting is ICurationVoting, EIP712 {
             quorumBps: p.quorumBps,
             approvalBps: p.approvalBps,
             kind: kind,
-            status: VotingTally.OPEN,
+            status: ProposalStorage.OPEN,
             quorumReached: false
         });
-        emit ProposalCreated(
-            proposalId,
-            datasetId,
-            msg.sender,
-            ProposalKind(kind),
-            itemIds,
-            batchIds,
-            descriptionCid,
-            snapshot,
-            deadline
-        );
+        _emitProposalCreated(proposalId, datasetId, kind, itemIds, batchIds, descriptionCid);
     }
 
     /// @inheritdoc ICurationVoting
@@ -197,7 +188,7 @@ contract CurationVoting is ICurationVoting, EIP712 {
 
     /// @inheritdoc ICurationVoting
     function getProposal(uint256 proposalId) external view returns (Proposal memory) {
-        VotingTally.ProposalCore memory c = _core(proposalId);
+        ProposalStorage.ProposalCore memory c = _core(proposalId);
         return Proposal({
             datasetId: c.datasetId,
             kind: ProposalKind(c.kind),
@@ -222,13 +213,13 @@ contract CurationVoting is ICurationVoting, EIP712 {
         returns (uint256 forVotes, uint256 againstVotes, uint256 abstainVotes)
     {
         _core(proposalId);
-        VotingTally.ForAgainst memory t = _forAgainst[proposalId];
+        ProposalStorage.ForAgainst memory t = _forAgainst[proposalId];
         return (t.forVotes, t.againstVotes, _abstain[proposalId]);
     }
 
     /// @inheritdoc ICurationVoting
     function quorumVotes(uint256 proposalId) external view returns (uint256) {
-        VotingTally.ProposalCore memory c = _core(proposalId);
+        ProposalStorage.ProposalCore memory c = _core(proposalId);
         if (block.number <= c.snapshot) revert CurationVotingNotStarted(proposalId, c.snapshot);
         uint256 supply = _token.getPastTotalSupply(c.snapshot);
         return (uint256(c.quorumBps) * supply + 9_999) / 10_000;
@@ -236,7 +227,7 @@ contract CurationVoting is ICurationVoting, EIP712 {
 
     /// @inheritdoc ICurationVoting
     function hasVoted(uint256 proposalId, address voter) external view returns (bool) {
-        (uint256 word, uint256 mask) = VotingTally.slotOf(proposalId);
+        (uint256 word, uint256 mask) = ProposalStorage.slotOf(proposalId);
         return _voted[voter][word] & mask != 0;
     }
 
@@ -291,16 +282,16 @@ contract CurationVoting is ICurationVoting, EIP712 {
 
     /// @inheritdoc ICurationVoting
     function finalize(uint256 proposalId) external returns (ProposalState outcome) {
-        VotingTally.ProposalCore storage core = _cores[proposalId];
+        ProposalStorage.ProposalCore storage core = _cores[proposalId];
         uint256 snapshot = core.snapshot;
         if (snapshot == 0) revert CurationVotingUnknownProposal(proposalId);
-        if (core.status != VotingTally.OPEN) revert CurationVotingAlreadyFinalized(proposalId);
+        if (core.status != ProposalStorage.OPEN) revert CurationVotingAlreadyFinalized(proposalId);
         if (block.number <= core.deadline) revert CurationVotingVotingNotEnded(proposalId, core.deadline);
         uint256 supply = _token.getPastTotalSupply(snapshot);
-        VotingTally.ForAgainst memory t = _forAgainst[proposalId];
+        ProposalStorage.ForAgainst memory t = _forAgainst[proposalId];
         uint256 abstainVotes = _abstain[proposalId];
-        bool accepted = VotingTally.quorumMet(t.forVotes, abstainVotes, core.quorumBps, supply)
-            && VotingTally.approved(t.forVotes, t.againstVotes, core.approvalBps);
+        bool accepted = VotingRules.quorumMet(t.forVotes, abstainVotes, core.quorumBps, supply)
+            && VotingRules.approved(t.forVotes, t.againstVotes, core.approvalBps);
         outcome = accepted ? ProposalState.Accepted : ProposalState.Rejected;
         core.status = uint8(outcome);
         emit ProposalFinalized(proposalId, outcome, t.forVotes, t.againstVotes, abstainVotes, supply);
@@ -338,12 +329,12 @@ contract CurationVoting is ICurationVoting, EIP712 {
         bool signed
     ) private returns (SkipReason, uint256) {
         if (support > uint8(Support.Abstain)) return (SkipReason.InvalidSupport, 0);
-        VotingTally.ProposalCore storage core = _cores[proposalId];
+        ProposalStorage.ProposalCore storage core = _cores[proposalId];
         uint256 snapshot = core.snapshot;
         if (snapshot == 0) return (SkipReason.UnknownProposal, 0);
         if (block.number <= snapshot) return (SkipReason.NotStarted, 0);
         if (block.number > core.deadline) return (SkipReason.Closed, 0);
-        (uint256 word, uint256 mask) = VotingTally.slotOf(proposalId);
+        (uint256 word, uint256 mask) = ProposalStorage.slotOf(proposalId);
         uint256 bits = _voted[voter][word];
         if (bits & mask != 0) return (SkipReason.AlreadyVoted, 0);
         if (signed) {
@@ -358,7 +349,7 @@ contract CurationVoting is ICurationVoting, EIP712 {
 
     function _addVotes(
         uint256 proposalId,
-        VotingTally.ProposalCore storage core,
+        ProposalStorage.ProposalCore storage core,
         uint8 support,
         uint256 weight
     ) private {
@@ -375,9 +366,9 @@ contract CurationVoting is ICurationVoting, EIP712 {
 
     /// @dev GovernorPreventLateQuorum's rule: the vote that first reaches quorum leaves at least
     ///      `lateQuorumExtension` blocks of voting after it.
-    function _checkLateQuorum(uint256 proposalId, VotingTally.ProposalCore storage core) private {
+    function _checkLateQuorum(uint256 proposalId, ProposalStorage.ProposalCore storage core) private {
         uint256 supply = _token.getPastTotalSupply(core.snapshot);
-        if (!VotingTally.quorumMet(_forAgainst[proposalId].forVotes, _abstain[proposalId], core.quorumBps, supply)) {
+        if (!VotingRules.quorumMet(_forAgainst[proposalId].forVotes, _abstain[proposalId], core.quorumBps, supply)) {
             return;
         }
         core.quorumReached = true;
@@ -436,6 +427,34 @@ contract CurationVoting is ICurationVoting, EIP712 {
         return _hashTypedDataV4(keccak256(abi.encode(BALLOT_TYPEHASH, proposalId, support, voter)));
     }
 
+    /// @dev ProposalCreated carries what storage does not keep (proposer, ids, description) and the thresholds
+    ///      the proposal is judged by, so an indexer needs no view call. Read back from the stored core to keep
+    ///      `propose` within the stack limit.
+    function _emitProposalCreated(
+        uint256 proposalId,
+        uint256 datasetId,
+        uint8 kind,
+        uint256[] calldata itemIds,
+        uint256[] calldata batchIds,
+        bytes calldata descriptionCid
+    ) private {
+        ProposalStorage.ProposalCore memory c = _cores[proposalId];
+        emit ProposalCreated(
+            proposalId,
+            datasetId,
+            msg.sender,
+            ProposalKind(kind),
+            itemIds,
+            batchIds,
+            descriptionCid,
+            c.snapshot,
+            c.deadline,
+            c.quorumBps,
+            c.approvalBps,
+            c.lateQuorumExtension
+        );
+    }
+
     function _checkIds(uint256[] calldata ids, uint256 count, bool batches) private pure {
         uint256 previous = 0;
         for (uint256 i; i < ids.length; ++i) {
@@ -449,14 +468,14 @@ contract CurationVoting is ICurationVoting, EIP712 {
         }
     }
 
-    function _state(VotingTally.ProposalCore memory c) private view returns (ProposalState) {
-        if (c.status != VotingTally.OPEN) return ProposalState(c.status);
+    function _state(ProposalStorage.ProposalCore memory c) private view returns (ProposalState) {
+        if (c.status != ProposalStorage.OPEN) return ProposalState(c.status);
         if (block.number <= c.snapshot) return ProposalState.Pending;
         if (block.number <= c.deadline) return ProposalState.Active;
         return ProposalState.Closed;
     }
 
-    function _core(uint256 proposalId) private view returns (VotingTally.ProposalCore memory c) {
+    function _core(uint256 proposalId) private view returns (ProposalStorage.ProposalCore memory c) {
         c = _cores[proposalId];
         if (c.snapshot == 0) revert CurationVotingUnknownProposal(proposalId);
     }

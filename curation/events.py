@@ -209,6 +209,9 @@ class ProposalCreated(ChainEvent):
     description_cid: bytes
     snapshot: int
     deadline: int
+    quorum_bps: int  # the thresholds the proposal is judged by: the dataset's parameters at creation
+    approval_bps: int
+    late_quorum_extension: int
 
 
 @dataclass(frozen=True, slots=True)

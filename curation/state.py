@@ -328,8 +328,7 @@ class _Folder:
             ds.params = e
 
     def _ProposalCreated(self, e: ev.ProposalCreated) -> None:
-        ds = self.s.datasets.get(e.dataset_id)
-        params = ds.params if ds is not None else None
+        # The event carries the thresholds the contract froze at `propose` (the dataset's parameters then).
         self.s.proposals[e.proposal_id] = ProposalRecord(
             e.proposal_id,
             e.dataset_id,
@@ -341,9 +340,9 @@ class _Folder:
             e.snapshot,
             e.deadline,
             e.at,
-            quorum_bps=params.quorum_bps if params else 0,
-            approval_bps=params.approval_bps if params else 0,
-            late_quorum_extension=params.late_quorum_extension if params else 0,
+            quorum_bps=e.quorum_bps,
+            approval_bps=e.approval_bps,
+            late_quorum_extension=e.late_quorum_extension,
         )
 
     def _VoteCast(self, e: ev.VoteCast) -> None:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run Slither over every contract in contracts/ (node_modules and the OpenZeppelin benchmark reference excluded,
+# Run Slither over every contract in contracts/ (node_modules and the test-only contracts in contracts/mocks excluded,
 # settings in slither.config.json) and fail on any High or Medium finding not listed under "accepted" there.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."

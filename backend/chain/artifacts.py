@@ -9,7 +9,7 @@ from typing import Any
 
 from eth_utils.crypto import keccak
 
-from backend.chain.compiler import ARTIFACTS_DIR
+from backend.chain.compiler import ARTIFACTS_DIR, MOCK_ARTIFACTS_DIR
 from backend.errors import ConfigError
 
 __all__ = ["Artifact", "ErrorSpec", "abi_type", "error_index", "load_artifact"]
@@ -48,9 +48,14 @@ def abi_type(param: dict[str, Any]) -> str:
 
 @cache
 def load_artifact(name: str) -> Artifact:
+    """The compiled artifact of contract `name`: a shipped one, else (in a source checkout) a test-only mock."""
     path = ARTIFACTS_DIR / f"{name}.json"
     if not path.is_file():
-        raise ConfigError(f"no compiled artifact for contract {name!r} at {path}: run `make contracts`")
+        path = MOCK_ARTIFACTS_DIR / f"{name}.json"
+    if not path.is_file():
+        raise ConfigError(
+            f"no compiled artifact for contract {name!r} in {ARTIFACTS_DIR}: run `make contracts`"
+        )
     data = json.loads(path.read_text())
     notices = {
         sig: entries[0].get("notice", "") if isinstance(entries, list) and entries else ""

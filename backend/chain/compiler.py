@@ -13,6 +13,7 @@ from backend.errors import BackendError
 
 __all__ = [
     "ARTIFACTS_DIR",
+    "MOCK_ARTIFACTS_DIR",
     "PROJECT_ROOT",
     "SETTINGS",
     "SOLC_VERSION",
@@ -25,6 +26,10 @@ __all__ = [
 SOLC_VERSION = "0.8.28"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS_DIR = Path(__file__).resolve().parent / "artifacts"
+#: Test-only contracts (contracts/mocks/, e.g. the OpenZeppelin Governor the gas benchmark compares against) are
+#: compiled with the same settings but written here, outside the package, so they never ship.
+MOCK_ARTIFACTS_DIR = PROJECT_ROOT / "benchmarks" / "artifacts"
+MOCKS_PREFIX = "contracts/mocks/"
 OZ_REMAP = "@openzeppelin/=node_modules/@openzeppelin/"
 
 #: Compiler settings, identical for our contracts and the OpenZeppelin reference used in benchmarks.
@@ -114,17 +119,22 @@ def _source_hashes(output: dict[str, Any], contracts_dir: Path) -> dict[str, str
     return hashes
 
 
-def write_artifacts(out_dir: Path | None = None, contracts_dir: Path | None = None) -> list[Path]:
-    """Compile and write one JSON artifact per deployable contract (sorted keys: byte-identical reruns)."""
+def write_artifacts(
+    out_dir: Path | None = None, contracts_dir: Path | None = None, mocks_dir: Path | None = None
+) -> list[Path]:
+    """Compile and write one JSON artifact per deployable contract (sorted keys: byte-identical reruns):
+    shipped ones into `out_dir`, test-only ones (contracts/mocks/) into `mocks_dir`."""
     contracts_dir = contracts_dir or PROJECT_ROOT / "contracts"
     out_dir = out_dir or ARTIFACTS_DIR
+    mocks_dir = mocks_dir or MOCK_ARTIFACTS_DIR
     output = compile_contracts(contracts_dir)
     hashes = _source_hashes(output, contracts_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for unit, contracts in sorted(output["contracts"].items()):
         if not unit.startswith("contracts/"):  # libraries from node_modules are linked in, not shipped
             continue
+        target = mocks_dir if unit.startswith(MOCKS_PREFIX) else out_dir
+        target.mkdir(parents=True, exist_ok=True)
         for name, data in sorted(contracts.items()):
             bytecode = data["evm"]["bytecode"]["object"]
             if not bytecode:  # interfaces and abstract contracts are not deployable
@@ -140,7 +150,7 @@ def write_artifacts(out_dir: Path | None = None, contracts_dir: Path | None = No
                 "compiler": {"version": SOLC_VERSION, "settings": SETTINGS},
                 "sources": hashes,
             }
-            path = out_dir / f"{name}.json"
+            path = target / f"{name}.json"
             tmp = path.with_suffix(".json.tmp")
             tmp.write_text(json.dumps(artifact, indent=1, sort_keys=True) + "\n")
             tmp.replace(path)

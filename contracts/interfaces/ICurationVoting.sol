@@ -126,7 +126,8 @@ interface ICurationVoting {
         uint256 proposalThreshold
     );
 
-    /// @notice Proposal `proposalId` was created on dataset `datasetId`.
+    /// @notice Proposal `proposalId` was created on dataset `datasetId`, to be judged by the thresholds it carries
+    ///         (the dataset's at creation; a later parameter change does not touch an open proposal).
     event ProposalCreated(
         uint256 indexed proposalId,
         uint256 indexed datasetId,
@@ -136,7 +137,10 @@ interface ICurationVoting {
         uint256[] batchIds,
         bytes descriptionCid,
         uint48 snapshot,
-        uint48 deadline
+        uint48 deadline,
+        uint16 quorumBps,
+        uint16 approvalBps,
+        uint32 lateQuorumExtension
     );
 
     /// @notice `voter`'s vote was counted with `weight` = getPastVotes(voter, snapshot) (0 counts too).

@@ -124,6 +124,7 @@ def test_propose_sets_snapshot_and_deadline_and_logs_everything(world: World) ->
     items, batches = world.items(3), world.batches(2)
     r = world.voting.propose(ds, ProposalKind.INCLUDE, [items[2], items[0]], batches, DESCRIPTION)
     ev = r.event("ProposalCreated")
+    p_stored = world.voting.get_proposal(1)  # the event carries the thresholds the proposal is judged by
     assert ev == {
         "proposalId": 1,
         "datasetId": ds,
@@ -134,6 +135,9 @@ def test_propose_sets_snapshot_and_deadline_and_logs_everything(world: World) ->
         "descriptionCid": DESCRIPTION.to_bytes(),
         "snapshot": r.block_number + 3,
         "deadline": r.block_number + 10,
+        "quorumBps": p_stored.quorum_bps,
+        "approvalBps": 6000,
+        "lateQuorumExtension": p_stored.late_quorum_extension,
     }
     p = world.voting.get_proposal(1)
     assert (p.dataset_id, p.kind, p.snapshot, p.deadline, p.approval_bps) == (

@@ -25,7 +25,9 @@ LATER = 10**9  # a state timestamp after every expiry in the story (none expire)
 def _removal(kind: ProposalKind, items: tuple[int, ...], batches: tuple[int, ...]) -> list[ev.ChainEvent]:
     """Proposal 2 of dataset 1, accepted in blocks 20..22 (after everything in `story`)."""
     return [
-        ev.ProposalCreated(ev.LogPosition(20, 0), 2, 1, CURATOR, int(kind), items, batches, b"", 21, 22),
+        ev.ProposalCreated(
+            ev.LogPosition(20, 0), 2, 1, CURATOR, int(kind), items, batches, b"", 21, 22, 400, 5000, 0
+        ),
         ev.VoteCast(ev.LogPosition(22, 0), CURATOR, 2, 1, 1000, ""),
         ev.ProposalFinalized(ev.LogPosition(23, 0), 2, int(ProposalStatus.ACCEPTED), 1000, 0, 0, 1000),
     ]

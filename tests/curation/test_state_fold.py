@@ -71,7 +71,7 @@ def story(batch_data: bytes | None = None) -> tuple[list[ev.ChainEvent], dict[by
         _item(log, 2, b"second item"),
         ev.BatchSubmitted(log.at(True), 1, BOB, merkle_root(leaves), 3, manifest_cid, 2, 0x3F, 0),
         ev.DatasetCreated(log.at(), 1, CURATOR, "text", b"", 3),
-        ev.ProposalCreated(log.at(True), 1, 1, CURATOR, 0, (1, 2), (1,), b"", 4, 8),
+        ev.ProposalCreated(log.at(True), 1, 1, CURATOR, 0, (1, 2), (1,), b"", 4, 8, 400, 5000, 0),
         ev.VoteCast(log.at(True), CURATOR, 1, 1, 1000, ""),
         ev.ProposalFinalized(log.at(True), 1, 3, 1000, 0, 0, 1000),
         ev.ItemConsentChanged(log.at(True), 2, ALICE, 0, 0),
@@ -166,15 +166,16 @@ def test_fold_is_independent_of_input_order() -> None:
     assert a.batches[1].leaf_ids == b.batches[1].leaf_ids
 
 
-def test_the_fold_records_the_thresholds_a_proposal_froze_when_it_was_created() -> None:
+def test_the_fold_records_the_thresholds_each_proposal_was_created_with() -> None:
+    """ProposalCreated carries the thresholds the contract froze; later parameter changes do not touch them."""
     log = Log()
     events: list[ev.ChainEvent] = [
         ev.DatasetCreated(log.at(), 1, CURATOR, "text", b"", 3),
         ev.DatasetParamsSet(log.at(), 1, 1, 10, 2500, 6000, 7, 0),
-        ev.ProposalCreated(log.at(True), 1, 1, CURATOR, 1, (1,), (), b"", 4, 14),
+        ev.ProposalCreated(log.at(True), 1, 1, CURATOR, 1, (1,), (), b"", 4, 14, 2500, 6000, 7),
         ev.DatasetParamsSet(log.at(True), 1, 1, 10, 100, 9000, 0, 0),  # later changes bind later proposals
-        ev.ProposalCreated(log.at(True), 2, 1, CURATOR, 0, (1,), (), b"", 6, 16),
-        ev.ProposalCreated(log.at(), 3, 9, CURATOR, 0, (1,), (), b"", 6, 16),  # no such dataset: zeros
+        ev.ProposalCreated(log.at(True), 2, 1, CURATOR, 0, (1,), (), b"", 6, 16, 100, 9000, 0),
+        ev.ProposalCreated(log.at(), 3, 9, CURATOR, 0, (1,), (), b"", 6, 16, 0, 0, 0),  # no such dataset
         ev.VoteCast(log.at(True), CURATOR, 1, 0, 5, ""),
         ev.VoteCast(log.at(), BOB, 1, 1, 7, ""),
         ev.VoteCast(log.at(), ALICE, 1, 2, 11, ""),

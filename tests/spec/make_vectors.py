@@ -116,6 +116,7 @@ class Story:
     supply: int = 0
     period: int = 5
     params: dict[str, Any] = field(default_factory=dict)
+    thresholds: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # dataset -> frozen at propose
     parent: dict[str, Any] | None = None
     shard_items: int = 10_000
     dataset_id: int = 1
@@ -128,6 +129,12 @@ class Story:
 
     def emit(self, cls: type[ev.ChainEvent], **values: Any) -> None:
         contract = next(c for (c, _), k in ev.EVENT_TYPES.items() if k is cls)
+        if cls is ev.DatasetParamsSet:  # what CurationVoting.propose copies into the proposal and its event
+            self.thresholds[values["dataset_id"]] = (
+                values["quorum_bps"],
+                values["approval_bps"],
+                values["late_quorum_extension"],
+            )
         obj: dict[str, Any] = {
             "contract": contract,
             "event": cls.__name__,
@@ -335,6 +342,7 @@ class Story:
     ) -> int:
         self.proposals += 1
         snapshot = self.block + 1
+        quorum_bps, approval_bps, extension = self.thresholds.get(dataset, (0, 0, 0))
         self.emit(
             ev.ProposalCreated,
             proposal_id=self.proposals,
@@ -346,6 +354,9 @@ class Story:
             description_cid=description_cid,
             snapshot=snapshot,
             deadline=snapshot + self.period,
+            quorum_bps=quorum_bps,
+            approval_bps=approval_bps,
+            late_quorum_extension=extension,
         )
         self.next_block(2)
         return self.proposals

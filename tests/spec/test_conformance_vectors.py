@@ -34,7 +34,7 @@ from curation.state import BatchLoader, ChainState, admit_batch, fold_events
 from curation.unixfs import compute_cid
 
 VECTORS_DIR: Final = Path(__file__).resolve().parents[2] / "docs" / "spec" / "vectors"
-VECTOR_FORMAT: Final = "curation-commons/conformance-vector/v1"
+VECTOR_FORMAT: Final = "curation-commons/conformance-vector/v2"
 MIN_VECTORS: Final = 30
 
 #: Solidity `string` fields of the events: raw bytes on chain, ChainText here (U+FFFD for invalid UTF-8).

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-/// @title Packed storage of CurationVoting
+/// @title Packed proposal storage of CurationVoting
 /// @notice What every vote reads sits in one slot (ProposalCore); For and Against share a second slot; a voter's
 ///         has-voted bits for 256 consecutive proposals share a third, so a returning voter flips a bit in an
-///         already-written slot instead of writing a fresh one.
-library VotingTally {
+///         already-written slot instead of writing a fresh one. The threshold rules are in VotingRules.
+library ProposalStorage {
     /// @notice Status of a proposal that nobody has finalized yet.
     uint8 internal constant OPEN = 0;
 
@@ -31,19 +31,5 @@ library VotingTally {
     /// @notice Word and bit of `proposalId` in a voter's has-voted bitmap.
     function slotOf(uint256 proposalId) internal pure returns (uint256 word, uint256 mask) {
         return (proposalId >> 8, uint256(1) << (proposalId & 0xff));
-    }
-
-    /// @notice Whether For + Abstain reach `quorumBps` of `supply` (exact, no rounding).
-    function quorumMet(uint256 forVotes, uint256 abstainVotes, uint256 quorumBps, uint256 supply)
-        internal
-        pure
-        returns (bool)
-    {
-        return (forVotes + abstainVotes) * 10_000 >= quorumBps * supply;
-    }
-
-    /// @notice Whether For > 0 and For reach `approvalBps` of For + Against (exact, no rounding).
-    function approved(uint256 forVotes, uint256 againstVotes, uint256 approvalBps) internal pure returns (bool) {
-        return forVotes != 0 && forVotes * 10_000 >= approvalBps * (forVotes + againstVotes);
     }
 }
