@@ -31,6 +31,7 @@ __all__ = [
     "ContributionFailed",
     "FileDigest",
     "ItemRow",
+    "StoredBatch",
     "batch_submission",
     "change_item_consent",
     "change_leaf_consent",
@@ -38,6 +39,7 @@ __all__ = [
     "contribute",
     "hash_file",
     "list_items",
+    "store_batch_manifest",
 ]
 
 #: Called after each step with (what happened, path or None).
@@ -93,6 +95,23 @@ class Contribution:
     batch_id: int | None = None
     batch_manifest_cid: str | None = None
     tx_hashes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StoredBatch:
+    """A batch manifest put in the store: what `RegistryClient.submit_batch_root` needs."""
+
+    cid: str
+    root: bytes
+    count: int
+    data: bytes
+
+
+def store_batch_manifest(store: ContentStore, leaves: Sequence[Leaf]) -> StoredBatch:
+    """Write the batch manifest of `leaves` (curation.batches format, CIDv1) to the store and pin it."""
+    data = build_batch_manifest(leaves)
+    imported = store.put_bytes(data, pin=True, cid_version=1)
+    return StoredBatch(str(imported.cid), MerkleTree.from_leaves(leaves).root, len(leaves), data)
 
 
 def check_license(registry: RegistryClient, spdx: str) -> int:
@@ -197,7 +216,7 @@ def _submit_batch(
         Leaf(i, d.cid.to_bytes(), d.sha256, d.size, license_id, consent, expiry)
         for i, d in enumerate(digests)
     ]
-    manifest = store.put_bytes(build_batch_manifest(leaves), pin=True, cid_version=1)
+    manifest = store_batch_manifest(store, leaves)
     note("batch manifest stored", None)
     receipt = registry.submit_batch(leaves, manifest.cid, shared=True)
     batch_id = registry.submitted_id(receipt)
@@ -206,7 +225,7 @@ def _submit_batch(
         for i, (p, d) in enumerate(zip(paths, digests, strict=True))
     )
     note(f"batch {batch_id} submitted ({len(files)} leaves, consent {format_consent(consent)})", None)
-    return Contribution(files, spdx, consent, batch_id, str(manifest.cid), (receipt.tx_hash,))
+    return Contribution(files, spdx, consent, batch_id, manifest.cid, (receipt.tx_hash,))
 
 
 # --- consent changes ------------------------------------------------------------------------------------

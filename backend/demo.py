@@ -11,11 +11,10 @@ from typing import Any
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
-from web3 import Web3
-from web3.types import Wei
 
 from backend.chain.accounts import Signer, dev_signers
 from backend.chain.ballots import relay, sign_ballot
+from backend.chain.blocks import send_value
 from backend.chain.connection import connect, mine
 from backend.chain.deployment import Deployment, deploy_all
 from backend.chain.registry import RegistryClient
@@ -26,7 +25,8 @@ from backend.contribute import change_item_consent, contribute
 from backend.errors import ConfigError
 from backend.ipfs import open_store
 from backend.ipfs.base import ContentStore
-from backend.release import ReleaseEnv, build_release, publish_release, verify_release
+from backend.release import build_release, publish_release, verify_release
+from backend.session import Session
 from backend.settings import Settings
 from backend.trainer import PulledDataset, ShardedSampler, TrainerClient, pull
 from curation.batches import split_item_id
@@ -96,7 +96,7 @@ class DemoResult:
     pull_dir: str = ""
     samples: list[int] = field(default_factory=list)
     release_dir: str = ""
-    env: ReleaseEnv | None = None  # chain, deployment and store of the run (for `demo --serve`)
+    session: Session | None = None  # chain, deployment, store and settings of the run (for `demo --serve`)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -120,7 +120,7 @@ def _corpus_dir() -> Path:
 
 
 class _Story:
-    def __init__(self, w3: Web3, store: ContentStore, log: Log, work_dir: Path) -> None:
+    def __init__(self, w3: Any, store: ContentStore, log: Log, work_dir: Path) -> None:
         self.w3 = w3
         self.store = store
         self.log = log
@@ -177,9 +177,7 @@ class _Story:
     def curators_join(self) -> None:
         for name, amount in CURATORS:
             account = self.curators[name]
-            self.w3.eth.send_transaction(
-                {"from": self.operator.address, "to": account.address, "value": Wei(TOKEN), "gas": 21_000}
-            )
+            send_value(self.w3, self.operator.address, account.address, TOKEN)
             self.token.mint(account.address, amount * TOKEN)
             self.token.with_signer(Signer(account.address, account)).delegate(account.address)
         self.log(f"minted and self-delegated voting power to {', '.join(n for n, _ in CURATORS)}")
@@ -264,12 +262,12 @@ class _Story:
         change_item_consent(bob, item_id)  # no new mask: revoke
         self.result.events.append(f"bob revoked consent for item {item_id} after the vote")
 
-    def release(self, db_url: str) -> ReleaseEnv:
+    def release(self, settings: Settings) -> Session:
         assert self.result.deployment is not None
-        env = ReleaseEnv(self.w3, self.result.deployment, self.store, db_url)
-        built = build_release(env, self.result.dataset_id)
+        session = Session(self.w3, self.result.deployment, settings, store=self.store)
+        built = build_release(session, self.result.dataset_id)
         out = self.work_dir / "release"
-        published = publish_release(env, built, self.operator, out_dir=out)
+        published = publish_release(session, built, self.operator, out_dir=out)
         r = self.result
         r.release, r.manifest_cid, r.manifest_sha256 = (
             published.number,
@@ -280,11 +278,11 @@ class _Story:
         r.weights = dict(built.manifest.weights.items)
         r.exclusions = {int(e["item_id"]): e["reason"] for e in built.manifest.doc["exclusions"]}
         self.log(f"published release {published.number}: manifest {published.manifest_cid}")
-        self.result.env = env
-        return env
+        self.result.session = session
+        return session
 
-    def verify(self, env: ReleaseEnv) -> None:
-        outcome = verify_release(env, self.result.dataset_id, self.result.release)
+    def verify(self, session: Session) -> None:
+        outcome = verify_release(session, self.result.dataset_id, self.result.release)
         self.result.verified, self.result.verify_differences = outcome.equal, outcome.differences
         self.log("rebuilt the release from chain logs: " + ("identical" if outcome.equal else "DIFFERENT"))
 
@@ -321,8 +319,10 @@ def run_demo(settings: Settings, work_dir: Path, log: Log | None = None) -> Demo
     story.create_dataset()
     story.vote(ids)
     story.revoke(ids["bob"][0])
+    # The story mines its own blocks: it releases at the head (no confirmations), into an in-memory index on
+    # the embedded chain (which no other process can index).
     db_url = "sqlite://" if settings.rpc is None else settings.db_url
-    env = story.release(db_url)
-    story.verify(env)
+    session = story.release(settings.model_copy(update={"db": db_url, "confirmations": 0}))
+    story.verify(session)
     story.pull_and_sample()
     return story.result

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -13,51 +14,41 @@ import uvicorn
 from fastapi import FastAPI
 
 from backend.api.app import create_app
+from backend.api.chain_readmodel import DEFAULT_TTL, ChainReadModel
 from backend.api.serving import uvicorn_options
-from backend.api.settings import ApiSettings
-from backend.api.state_adapter import DEFAULT_TTL, StateReadModel
 from backend.chain.signatures import erc1271_accepts
 from backend.demo import DemoResult
-from backend.errors import ConfigError
-from backend.release import ReleaseEnv
+from backend.session import Session, open_session
 from backend.settings import Settings
 
-__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "DemoServer", "demo_app", "demo_env", "serve_demo"]
+__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "DemoServer", "demo_app", "demo_session", "serve_demo"]
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 
 
-def demo_env(settings: Settings, result: DemoResult) -> ReleaseEnv:
+@contextmanager
+def demo_session(settings: Settings, result: DemoResult) -> Iterator[Session]:
     """Chain, deployment and store the demo ran on.
 
-    The embedded chain exists only inside the demo's process, so it must come from the result
-    (`DemoResult.env`); a demo run against `--rpc` can also be reached again through the settings.
+    The embedded chain exists only inside the demo's process, so it comes from the result
+    (`DemoResult.session`); a demo run against `--rpc` can also be reached again through the settings.
     """
-    env = getattr(result, "env", None)  # DemoResult.env: the ReleaseEnv the demo published with
-    if isinstance(env, ReleaseEnv):
-        return env
-    if settings.rpc is not None:
-        return ReleaseEnv.from_settings(settings)
-    raise ConfigError(
-        "the demo ran on the embedded chain, which lives only in its own process, and its result does not "
-        "carry it (DemoResult.env): serve it from the same process that ran it, or run the demo with --rpc"
-    )
+    if result.session is not None:
+        yield result.session
+        return
+    with open_session(
+        settings, signer=False, store=True, needs_rpc_for="serving a demo another process ran"
+    ) as session:
+        yield session
 
 
-def _api_settings(settings: Settings) -> ApiSettings:
-    if isinstance(settings, ApiSettings):
-        return settings
-    return ApiSettings.model_validate(settings.model_dump())
-
-
-def demo_app(settings: Settings, env: ReleaseEnv, *, ttl: float = DEFAULT_TTL) -> FastAPI:
-    """The API app reading `env` through a StateReadModel (folded once here, so errors show at start)."""
-    api_settings = _api_settings(settings)
-    model = StateReadModel(env, ttl=ttl)
+def demo_app(settings: Settings, session: Session, *, ttl: float = DEFAULT_TTL) -> FastAPI:
+    """The API app reading `session` through a ChainReadModel (folded once here, so errors show at start)."""
+    model = ChainReadModel(session, ttl=ttl)
     model.refresh()
-    check = partial(erc1271_accepts, env.w3)  # contract wallets can sign in too (ERC-1271)
-    return create_app(api_settings, model, env.store, env.deployment, signature_check=check)
+    check = partial(erc1271_accepts, session.w3)  # contract wallets can sign in too (ERC-1271)
+    return create_app(settings, model, session.need_store(), session.deployment, signature_check=check)
 
 
 class DemoServer:
@@ -72,10 +63,10 @@ class DemoServer:
         host: str = DEFAULT_HOST,
         port: int = DEFAULT_PORT,
         log_level: str = "info",
-        settings: ApiSettings | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.host = host
-        options = uvicorn_options(settings if settings is not None else ApiSettings(), log_level)
+        options = uvicorn_options(settings if settings is not None else Settings(), log_level)
         config = uvicorn.Config(app, host=host, port=port, lifespan="off", **options)
         self.server = uvicorn.Server(config)
 
@@ -105,7 +96,7 @@ def serve_demo(
     *,
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
-    env: ReleaseEnv | None = None,
+    session: Session | None = None,
     ttl: float = DEFAULT_TTL,
     log_level: str = "info",
     log: Callable[[str], None] | None = None,
@@ -116,14 +107,17 @@ def serve_demo(
     `on_server` receives the server before it starts, so another thread can wait for `started`, read the
     bound `port` and `stop()` it (tests do).
 
-    `env` defaults to `demo_env(settings, result)`. The index lives in a temporary SQLite file for the
-    server's lifetime (an in-memory one cannot be shared by uvicorn's worker threads), removed on exit.
+    `session` defaults to `demo_session(settings, result)`. The index lives in a temporary SQLite file for
+    the server's lifetime (an in-memory one cannot be shared by uvicorn's worker threads), removed on exit.
     """
     say = log or (lambda msg: sys.stderr.write(msg + "\n"))
-    base = env if env is not None else demo_env(settings, result)
-    with tempfile.TemporaryDirectory(prefix="curation-demo-serve-") as tmp:
-        served = replace(base, db_url=f"sqlite:///{Path(tmp) / 'index.sqlite'}")
-        api_settings = _api_settings(settings).with_served_origin(host, port)
+    opened: AbstractContextManager[Session] = (
+        demo_session(settings, result) if session is None else nullcontext(session)
+    )
+    with opened as base, tempfile.TemporaryDirectory(prefix="curation-demo-serve-") as tmp:
+        index = f"sqlite:///{Path(tmp) / 'index.sqlite'}"
+        served = replace(base, settings=base.settings.model_copy(update={"db": index}))
+        api_settings = settings.with_served_origin(host, port)
         server = DemoServer(demo_app(api_settings, served, ttl=ttl), host, port, log_level, api_settings)
         if on_server is not None:
             on_server(server)

@@ -50,14 +50,14 @@ def _serve(port: int, items: int, home: str) -> None:
     from starlette.routing import Mount, Route
 
     from backend.api.app import create_app
-    from backend.api.models import Dataset, DatasetParams
+    from backend.api.models import Dataset, DatasetParamsOut
     from backend.api.readmodel import InMemoryReadModel
-    from backend.api.settings import ApiSettings
     from backend.ipfs import EmbeddedStore
+    from backend.settings import Settings
 
     manifest = _manifest(items)
     model = InMemoryReadModel()
-    params = DatasetParams(
+    params = DatasetParamsOut(
         voting_delay=1, voting_period=10, quorum_bps=400, approval_threshold_bps=5000, proposal_threshold="0"
     )
     model.add_dataset(
@@ -73,7 +73,7 @@ def _serve(port: int, items: int, home: str) -> None:
         )
     )
     release = model.add_release(1, manifest, state_block=1, scheme_id="commons-v1", item_count=items)
-    settings = ApiSettings.model_validate(
+    settings = Settings.model_validate(
         {"home": home, "api_chain_id": 31337, "api_rate_limit": 10**9, "api_rate_window": 1.0}
     )
     api = create_app(settings, model, EmbeddedStore(Path(home) / "blocks"))

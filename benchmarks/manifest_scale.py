@@ -255,7 +255,7 @@ def build_state(n_items: int, n_sources: int, seed: int = 0) -> ChainState:
         state.items[next_item] = item(next_item, owners[0], None, None)
         next_item += 1
     state.proposals = {p.proposal_id: p for p in proposals}
-    # The release path reads every candidate's bytes before building (backend.release.check_dataset_content);
+    # The release path reads every candidate's bytes before building (backend.release.build.check_dataset_content);
     # this benchmark times the build, so every item's bytes count as checked and matching.
     for it in state.items.values():
         state.content[it.item_id] = ContentCheck(it.item_id, None, it.sha256, (it.cid,))

@@ -32,6 +32,7 @@ __all__ = [
     "passes",
     "quorum_met",
     "quorum_reached",
+    "share_bps",
     "snapshot_passed",
     "snapshot_supply",
     "status",
@@ -216,6 +217,11 @@ def turnout(cast: int, supply: int | None) -> Fraction | None:
     return Fraction(cast, supply) if supply else None
 
 
+def share_bps(part: int, whole: int | None) -> int:
+    """`part` of `whole` in whole basis points, rounded down (0 when `whole` is unknown or zero)."""
+    return part * BPS // whole if whole else 0
+
+
 def turnout_bps(cast: int, supply: int | None) -> int:
     """`turnout` in whole basis points, rounded down (0 when the supply is unknown or zero)."""
-    return cast * BPS // supply if supply else 0
+    return share_bps(cast, supply)

@@ -1,12 +1,14 @@
 """Build a release manifest: canonical JSON (RFC 8785) of a dataset at a state block, sha256, item parts.
 
-Reading one back (untrusted bytes) is curation.manifest_read's job.
+One builder for every manifest schema: v2 differs from v1 only where it settles a question of
+docs/spec/OPEN-QUESTIONS.md (`_Rules`). Reading one back (untrusted bytes) is curation.manifest_read's job.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Final, overload
 
 from curation.batches import item_ref
@@ -15,7 +17,7 @@ from curation.cid import cid_text
 from curation.consent import format_consent
 from curation.errors import InvalidInput
 from curation.licenses import LicenseClass
-from curation.selection import DatasetInputs, dataset_inputs
+from curation.selection import DatasetInputs, dataset_inputs, submitted_classes
 from curation.state import ChainState, ProposalRecord
 from curation.unixfs import compute_cid
 from curation.weights.base import WAD, WeightResult, get_scheme
@@ -23,7 +25,9 @@ from curation.weights.base import WAD, WeightResult, get_scheme
 __all__ = [
     "DEFAULT_SCHEME",
     "DEFAULT_SHARD_ITEMS",
-    "MANIFEST_SCHEMA",
+    "MANIFEST_SCHEMAS",
+    "MANIFEST_SCHEMA_V1",
+    "MANIFEST_SCHEMA_V2",
     "PART_SCHEMA",
     "BuiltManifest",
     "ChainContext",
@@ -33,7 +37,11 @@ __all__ = [
     "build_manifest",
 ]
 
-MANIFEST_SCHEMA: Final = "curation-commons/manifest/v1"
+MANIFEST_SCHEMA_V1: Final = "curation-commons/manifest/v1"
+MANIFEST_SCHEMA_V2: Final = "curation-commons/manifest/v2"
+#: Every manifest schema this code builds and reads, oldest first: a release is rebuilt under its own schema.
+MANIFEST_SCHEMAS: Final = (MANIFEST_SCHEMA_V1, MANIFEST_SCHEMA_V2)
+#: Parts are the same bytes under every manifest schema (their item records did not change).
 PART_SCHEMA: Final = "curation-commons/manifest-items/v1"
 DEFAULT_SCHEME: Final = "commons-v1"
 #: Item lists longer than this go into CID-addressed parts of at most this many items each.
@@ -98,8 +106,28 @@ class BuiltManifest:
         return str(compute_cid(self.data).cid)
 
 
-def _tallies(p: ProposalRecord) -> dict[str, Any]:
-    return {
+@dataclass(frozen=True)
+class _Rules:
+    """What a manifest schema decides where v2 settles an open question (docs/spec/OPEN-QUESTIONS.md)."""
+
+    gate_details: bool  # OQ1: a gate exclusion's detail states the facts its reason rests on (v1: "")
+    accepted_log_index: bool  # OQ2: sources and removals record the log index of ProposalFinalized
+    fixed_point: bool  # OQ3: score and exact_weight in plain decimal notation (v1: to-scientific-string)
+    submitted_attribution: bool  # OQ8: attribution from each item's license classes at its submission
+
+
+_RULES: Final[dict[str, _Rules]] = {
+    MANIFEST_SCHEMA_V1: _Rules(
+        gate_details=False, accepted_log_index=False, fixed_point=False, submitted_attribution=False
+    ),
+    MANIFEST_SCHEMA_V2: _Rules(
+        gate_details=True, accepted_log_index=True, fixed_point=True, submitted_attribution=True
+    ),
+}
+
+
+def _tallies(p: ProposalRecord, rules: _Rules) -> dict[str, Any]:
+    out = {
         "for_votes": str(p.for_votes),
         "against_votes": str(p.against_votes),
         "abstain_votes": str(p.abstain_votes),
@@ -108,9 +136,17 @@ def _tallies(p: ProposalRecord) -> dict[str, Any]:
         "snapshot": p.snapshot,
         "accepted_block": p.finalized.block_number if p.finalized else None,
     }
+    if rules.accepted_log_index:
+        out["accepted_log_index"] = p.finalized.log_index if p.finalized else None
+    return out
 
 
-def _source_entries(state: ChainState, din: DatasetInputs, result: WeightResult) -> list[dict[str, Any]]:
+def _decimal_text(text: str, rules: _Rules) -> str:
+    """A scheme's quantized decimal as the schema prints it: v2 in plain notation (`0.000000005214...`)."""
+    return format(Decimal(text), "f") if rules.fixed_point else text
+
+
+def _source_entries(din: DatasetInputs, result: WeightResult, rules: _Rules) -> list[dict[str, Any]]:
     by_pid = {s.proposal_id: s for s in result.sources}
     out = []
     for p in din.sources:
@@ -120,14 +156,14 @@ def _source_entries(state: ChainState, din: DatasetInputs, result: WeightResult)
                 "proposal_id": p.proposal_id,
                 "proposer": p.proposer,
                 "description_cid": cid_text(p.description_cid),
-                **_tallies(p),
+                **_tallies(p, rules),
                 "item_ids": [str(i) for i in p.item_ids],
                 "batch_ids": [str(b) for b in p.batch_ids],
-                "score": w.score if w else None,
+                "score": _decimal_text(w.score, rules) if w else None,
                 "eligible_items": w.eligible_items if w else 0,
                 "eligible_bytes": str(w.eligible_bytes if w else 0),
                 "weight": str(w.weight if w else 0),
-                "exact_weight": w.exact_weight if w else "0",
+                "exact_weight": _decimal_text(w.exact_weight, rules) if w else "0",
             }
         )
     return out
@@ -212,7 +248,50 @@ class ItemRecords(Sequence[dict[str, Any]]):
         return self._rows
 
 
-def _exclusions(state: ChainState, din: DatasetInputs, result: WeightResult) -> list[dict[str, Any]]:
+def _mask(value: int) -> str:
+    return f"0x{value:02x}"
+
+
+def _license_name(state: ChainState, license_id: int) -> str:
+    lic = state.licenses.get(license_id)
+    return f"license {lic.spdx} (id {license_id})" if lic else f"license id {license_id}"
+
+
+def _gate_detail(state: ChainState, din: DatasetInputs, item_id: int, reason: str) -> str:
+    """The facts a gate exclusion rests on, in the fixed sentences of the spec (section 7.5, manifest v2).
+
+    Every value is the one the gate read: the item's facts at the state block (`din.inputs.items`).
+    """
+    facts = din.inputs.items[item_id]
+    use, now = din.inputs.dataset_use, din.inputs.state_timestamp
+    if reason == "removed":
+        return f"removed by proposal {din.removed_by[item_id]}"
+    if reason == "revoked":
+        revoked_at = state.items[item_id].revoked_at
+        assert revoked_at is not None  # the fold records where every revocation happened
+        return f"revoked in block {revoked_at.block_number}"
+    if reason == "consent-mismatch":
+        return f"consent {_mask(facts.consent)} does not cover use {_mask(use)}"
+    if reason == "consent-expired":
+        return f"consent expiry {facts.consent_expiry} <= state timestamp {now}"
+    license_id = state.items[item_id].license_id
+    if reason == "license-not-allowlisted":
+        return f"{_license_name(state, license_id)} is not on the allowlist"
+    if reason == "license-not-allowed":
+        return (
+            f"{_license_name(state, license_id)} classes {_mask(facts.license_classes)} "
+            f"do not allow use {_mask(use)}"
+        )
+    if reason == "empty":
+        return f"size is {facts.size}"
+    raise InvalidInput(
+        f"the weight scheme excluded item {item_ref(item_id)} for an unknown reason {reason!r}"
+    )
+
+
+def _exclusions(
+    state: ChainState, din: DatasetInputs, result: WeightResult, rules: _Rules
+) -> list[dict[str, Any]]:
     entries: dict[int, dict[str, Any]] = {}
     for item_id, reason in result.exclusions.items():
         item = state.items[item_id]
@@ -221,7 +300,7 @@ def _exclusions(state: ChainState, din: DatasetInputs, result: WeightResult) -> 
             "ref": item_ref(item_id),
             "cid": cid_text(item.cid),
             "reason": reason,
-            "detail": "",
+            "detail": _gate_detail(state, din, item_id, reason) if rules.gate_details else "",
             "source": result.item_source.get(item_id),
         }
     for item_id, (reason, detail, pid) in din.not_admitted.items():
@@ -239,23 +318,31 @@ def _exclusions(state: ChainState, din: DatasetInputs, result: WeightResult) -> 
     return [entries[i] for i in sorted(entries)]
 
 
-def _attribution(state: ChainState, rows: Sequence[_Row]) -> list[dict[str, Any]]:
-    per: dict[str, list[Any]] = {}  # contributor -> [items, bytes, weight, licenses]
-    for _iid, _cid, _sha, size, spdx, _lid, contributor, _consent, _expiry, _source, weight in rows:
+def _attribution(state: ChainState, rows: Sequence[_Row], rules: _Rules) -> list[dict[str, Any]]:
+    per: dict[str, list[Any]] = {}  # contributor -> [items, bytes, weight, licenses, attribution (v2)]
+    for iid, _cid, _sha, size, spdx, _lid, contributor, _consent, _expiry, _source, weight in rows:
         entry = per.get(contributor)
         if entry is None:
-            entry = per[contributor] = [0, 0, 0, set()]
+            entry = per[contributor] = [0, 0, 0, set(), False]
         entry[0] += 1
         entry[1] += size
         entry[2] += weight
         entry[3].add(spdx)
+        if rules.submitted_attribution and not entry[4]:
+            entry[4] = bool(submitted_classes(state, iid) & LicenseClass.ATTRIBUTION)
     out = []
     for addr in sorted(per):
-        n, size_sum, weight_sum, spdx_set = per[addr]
+        n, size_sum, weight_sum, spdx_set, submitted_needs = per[addr]
         who = state.contributors.get(addr)
         licenses = sorted(spdx_set)
-        needs = any(
-            lic.classes & LicenseClass.ATTRIBUTION for lic in state.licenses.values() if lic.spdx in licenses
+        needs = (
+            submitted_needs
+            if rules.submitted_attribution
+            else any(
+                lic.classes & LicenseClass.ATTRIBUTION
+                for lic in state.licenses.values()
+                if lic.spdx in licenses
+            )
         )
         out.append(
             {
@@ -306,11 +393,16 @@ def build_manifest(
     params: Mapping[str, object] | None = None,
     parent: ParentRelease | None = None,
     shard_items: int = DEFAULT_SHARD_ITEMS,
+    schema: str = MANIFEST_SCHEMA_V2,
 ) -> BuiltManifest:
     """The manifest of `dataset_id` at `ctx.state_block`: a pure function of the folded state and `ctx`.
 
-    InvalidInput for an unknown dataset, scheme or out-of-range parameters (the scheme's message names them).
+    `schema` is one of MANIFEST_SCHEMAS (a release is rebuilt under the schema it was built with). InvalidInput
+    for an unknown dataset, scheme, manifest schema or out-of-range parameters (the message names them).
     """
+    rules = _RULES.get(schema)
+    if rules is None:
+        raise InvalidInput(f"unknown manifest schema {schema!r}; known: {', '.join(MANIFEST_SCHEMAS)}")
     if isinstance(shard_items, bool) or not isinstance(shard_items, int) or shard_items < 1:
         raise InvalidInput(f"shard_items must be an integer >= 1, got {shard_items!r}")
     if state.block != ctx.state_block:
@@ -344,7 +436,7 @@ def build_manifest(
             )
             parts.append(ManifestPart(index, data, str(compute_cid(data).cid), sha256_hex(data), len(chunk)))
     doc: dict[str, Any] = {
-        "schema": MANIFEST_SCHEMA,
+        "schema": schema,
         "dataset": dataset,
         "state_block": {
             "number": ctx.state_block,
@@ -353,11 +445,11 @@ def build_manifest(
         },
         "scheme": {"id": result.scheme_id, "params": dict(result.params)},
         "parent": parent.to_dict() if parent else None,
-        "sources": _source_entries(state, din, result),
+        "sources": _source_entries(din, result, rules),
         "removals": [
             {
                 "proposal_id": p.proposal_id,
-                **_tallies(p),
+                **_tallies(p, rules),
                 "item_ids": [str(i) for i in p.item_ids],
                 "batch_ids": [str(b) for b in p.batch_ids],
             }
@@ -382,7 +474,7 @@ def build_manifest(
             }
             for p in parts
         ],
-        "exclusions": _exclusions(state, din, result),
+        "exclusions": _exclusions(state, din, result, rules),
         "excluded_batches": sorted(
             [
                 {"batch_id": str(b), "reason": "batch-manifest-invalid", "detail": problem, "source": pid}
@@ -399,7 +491,7 @@ def build_manifest(
             ],
             key=lambda e: int(e["batch_id"]),
         ),
-        "attribution": _attribution(state, rows),
+        "attribution": _attribution(state, rows, rules),
     }
     doc["totals"]["excluded"] = len(doc["exclusions"])
     if items and doc["totals"]["weight"] != str(WAD):

@@ -12,7 +12,7 @@ from curation.batches import item_ref
 from curation.canonical import parse_canonical, sha256_hex
 from curation.cid import CID
 from curation.errors import InvalidInput
-from curation.manifest import MANIFEST_SCHEMA, PART_SCHEMA
+from curation.manifest import MANIFEST_SCHEMAS, PART_SCHEMA
 
 __all__ = [
     "MAX_MANIFEST_BYTES",
@@ -56,17 +56,19 @@ def _check_records(records: object, where: str) -> list[dict[str, Any]]:
 
 
 def load_manifest(data: bytes) -> dict[str, Any]:
-    """Parse a manifest's bytes (canonical JSON with the manifest schema), ManifestMismatch otherwise.
+    """Parse a manifest's bytes (canonical JSON under one of MANIFEST_SCHEMAS), ManifestMismatch otherwise.
 
-    The bytes are untrusted: larger than MAX_MANIFEST_BYTES, nested too deep, not canonical, or with `items`
+    `doc["schema"]` says which rules built it (`build_manifest(..., schema=...)` rebuilds it). The bytes are
+    untrusted: larger than MAX_MANIFEST_BYTES, nested too deep, not canonical, or with `items`
     / `item_parts` of the wrong shape, they are refused with ManifestMismatch (an InvalidInput).
     """
     try:
         doc = parse_canonical(data, "manifest", max_bytes=MAX_MANIFEST_BYTES, max_depth=_MAX_DEPTH)
     except InvalidInput as exc:
         raise ManifestMismatch(str(exc)) from None
-    if not isinstance(doc, dict) or doc.get("schema") != MANIFEST_SCHEMA:
-        raise ManifestMismatch(f"not a manifest: expected schema {MANIFEST_SCHEMA!r}")
+    if not isinstance(doc, dict) or doc.get("schema") not in MANIFEST_SCHEMAS:
+        known = " or ".join(repr(s) for s in MANIFEST_SCHEMAS)
+        raise ManifestMismatch(f"not a manifest: expected schema {known}")
     _check_records(doc.get("items", []), "manifest `items`")
     for i, entry in enumerate(_check_records(doc.get("item_parts", []), "manifest `item_parts`")):
         if not (

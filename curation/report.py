@@ -1,4 +1,8 @@
-"""Transparency report of a release: diff against the parent, turnout, voting-power concentration, revocations."""
+"""Transparency report of a release: diff against the parent, turnout, voting-power concentration, revocations.
+
+The report carries every number the HTTP API serves about a release (turnout and shares in basis points too), so
+the API maps it and computes nothing itself.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,15 @@ from typing import TYPE_CHECKING, Any, Final
 from curation.batches import item_ref
 from curation.display import markdown_text
 from curation.errors import InvalidInput
-from curation.governance import snapshot_passed, snapshot_supply, status, turnout, votes_cast
+from curation.governance import (
+    share_bps,
+    snapshot_passed,
+    snapshot_supply,
+    status,
+    turnout,
+    turnout_bps,
+    votes_cast,
+)
 from curation.state import ChainState, ProposalRecord
 
 if TYPE_CHECKING:
@@ -54,9 +66,15 @@ def nakamoto(values: Sequence[int]) -> int:
     return 0
 
 
+def _largest_holdings(values: Sequence[int], n: int) -> int:
+    """The combined power of the `n` largest holders (0 when there are none)."""
+    return sum(sorted(values, reverse=True)[:n])
+
+
 def _turnout(state: ChainState, p: ProposalRecord) -> dict[str, Any]:
     supply = snapshot_supply(p, state.block, state.supply.at)
-    share = turnout(votes_cast(p), supply)
+    cast = votes_cast(p)
+    share = turnout(cast, supply)
     return {
         "proposal_id": p.proposal_id,
         "kind": p.kind.word,
@@ -67,8 +85,10 @@ def _turnout(state: ChainState, p: ProposalRecord) -> dict[str, Any]:
         "for_votes": str(p.for_votes),
         "against_votes": str(p.against_votes),
         "abstain_votes": str(p.abstain_votes),
+        "votes_cast": str(cast),
         "total_supply": None if supply is None else str(supply),
         "turnout": None if share is None else decimal_string(share),
+        "turnout_bps": None if supply is None else turnout_bps(cast, supply),
     }
 
 
@@ -76,7 +96,7 @@ def _concentration(state: ChainState, block: int) -> dict[str, Any]:
     power = state.voting_power_at(block)
     values = list(power.values())
     total = sum(values)
-    top = max(values) if values else 0
+    top = _largest_holdings(values, 1)
     return {
         "snapshot": block,
         "holders": len(values),
@@ -84,6 +104,8 @@ def _concentration(state: ChainState, block: int) -> dict[str, Any]:
         "gini": decimal_string(gini(values)),
         "nakamoto": nakamoto(values),
         "largest_share": decimal_string(Fraction(top, total)) if total else "0.000000",
+        "top1_share_bps": share_bps(top, total),
+        "top10_share_bps": share_bps(_largest_holdings(values, 10), total),
     }
 
 
@@ -100,10 +122,13 @@ def build_report(
     exclusions = {e["item_id"]: e for e in doc["exclusions"]}
     new_ids: set[str] = set()
     added = []
+    reweighted = 0  # items of both releases whose weight changed
     for rec in manifest.items:  # one record at a time: a large manifest's records are not all held at once
         k = rec["item_id"]
         new_ids.add(k)
-        if k not in old_items:
+        if k in old_items:
+            reweighted += str(old_items[k].get("weight")) != str(rec["weight"])
+        else:
             added.append(
                 {
                     "item_id": k,
@@ -155,6 +180,7 @@ def build_report(
         "totals": doc["totals"],
         "items_added": added,
         "items_removed": removed,
+        "changed_weights": reweighted,
         "exclusions_by_reason": _count_reasons(doc["exclusions"]),
         "proposals": [_turnout(state, p) for p in proposals],
         "concentration": [_concentration(state, b) for b in snapshots],

@@ -3,6 +3,7 @@ they bring in, and why any item never reaches the weight scheme (see docs/weight
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -20,6 +21,7 @@ __all__ = [
     "content_candidates",
     "dataset_inputs",
     "needed_batches",
+    "submitted_classes",
 ]
 
 
@@ -37,6 +39,8 @@ class DatasetInputs:
     removals: tuple[ProposalRecord, ...]  # accepted REMOVE proposals, in acceptance order
     #: batch id -> (the REMOVE that took it out last, the first INCLUDE that named it); such a batch is not read
     removed_batches: dict[int, tuple[int, int]] = field(default_factory=dict)
+    #: item id in `inputs.removed_item_ids` -> the REMOVE proposal whose decision took it out
+    removed_by: dict[int, int] = field(default_factory=dict)
 
 
 class BatchNotAdmitted(InvalidInput):
@@ -135,6 +139,22 @@ def _facts(state: ChainState, item: ItemState) -> ItemFacts:
     )
 
 
+def submitted_classes(state: ChainState, item_id: int) -> int:
+    """The classes of an item's license when the item (or its batch) was submitted; 0 for an unknown license.
+
+    The starting point of the gate's classes (`LicenseState.classes_for`) before later changes narrow them:
+    the terms the contributor's grant was made under (manifest v2's `attribution_required` reads them).
+    """
+    item = state.items[item_id]
+    lic = state.licenses.get(item.license_id)
+    if lic is None:
+        return 0
+    if len(lic.history) <= 1:
+        return lic.classes
+    at = bisect_right(lic.history, item.submitted.key, key=lambda h: h[0]) - 1
+    return lic.history[max(at, 0)][1]
+
+
 def _cid_identity(cid: bytes) -> object:
     """(codec, digest): what the registry compares (a CIDv0 and its CIDv1 dag-pb form are one CID)."""
     if len(cid) == 34 and cid[0] == 0x12:
@@ -200,6 +220,7 @@ def _select(state: ChainState, dataset_id: int, state_timestamp: int, *, check_c
     not_admitted: dict[int, tuple[str, str, int]] = {}
     invalid_batches: dict[int, tuple[str, int]] = {}
     removed_batches: dict[int, tuple[int, int]] = {}
+    removed_by: dict[int, int] = {}
     facts: dict[int, ItemFacts] = {}
     source_facts: list[SourceFacts] = []
     included: set[int] = set()
@@ -232,6 +253,7 @@ def _select(state: ChainState, dataset_id: int, state_timestamp: int, *, check_c
                 latest, last_remove = decision(item_id, batch_id)
                 if latest is not None and latest.kind == ProposalKind.REMOVE:
                     removed.add(item_id)  # the latest decision took it out: reported as removed
+                    removed_by.setdefault(item_id, latest.proposal_id)
                 elif last_remove is not None and _order(p) < _order(last_remove):
                     continue  # a later REMOVE overrode this INCLUDE; a still later INCLUDE counts instead
             included.add(item_id)
@@ -295,6 +317,13 @@ def _select(state: ChainState, dataset_id: int, state_timestamp: int, *, check_c
         items=dict(sorted((i, f) for i, f in facts.items() if i not in not_admitted)),
     )
     out.inputs = DatasetInputs(
-        inputs, frozenset(included), not_admitted, invalid_batches, sources, removals, removed_batches
+        inputs,
+        frozenset(included),
+        not_admitted,
+        invalid_batches,
+        sources,
+        removals,
+        removed_batches,
+        removed_by,
     )
     return out

@@ -19,10 +19,10 @@ from backend.api.nonces import SqlNonceStore
 from backend.api.ratelimit import RateLimiter
 from backend.api.readmodel import ReadModel
 from backend.api.routes import api_router
-from backend.api.settings import ApiSettings
 from backend.api.siwe import SignatureCheck
 from backend.chain.deployment import Deployment
 from backend.ipfs.base import ContentStore
+from backend.settings import Settings
 
 __all__ = ["create_app"]
 
@@ -50,7 +50,7 @@ class _RateLimitGuard:
 
 
 def create_app(
-    settings: ApiSettings,
+    settings: Settings,
     read_model: ReadModel,
     store: ContentStore,
     deployment: Deployment | None = None,

@@ -13,13 +13,13 @@ from backend.api.errors import Unauthenticated
 from backend.api.nonces import Clock, MemoryNonceStore, NonceStore
 from backend.api.siwe import SignatureCheck, SiweMessage, parse_time, verify_message
 
-__all__ = ["Authenticator", "Session", "SessionTokens"]
+__all__ = ["Authenticator", "SessionTokens", "WalletSession"]
 
 _TOKEN = re.compile(r"cc1\.(0x[0-9a-fA-F]{40})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})")
 
 
 @dataclass(frozen=True)
-class Session:
+class WalletSession:
     """A signed-in wallet: its checksum address and when the session ends (unix seconds)."""
 
     address: str
@@ -44,7 +44,7 @@ class SessionTokens:
     def issue(self, address: str, expires_at: int) -> str:
         return f"cc1.{address}.{expires_at}.{self._mac(address, expires_at)}"
 
-    def check(self, token: str) -> Session:
+    def check(self, token: str) -> WalletSession:
         """The session a token stands for; Unauthenticated when malformed, forged or expired."""
         m = _TOKEN.fullmatch(token)
         if m is None:
@@ -55,7 +55,7 @@ class SessionTokens:
             raise Unauthenticated("bearer token signature is not valid: sign in again")
         if expires_at <= self._clock():
             raise Unauthenticated("session has expired: sign in again")
-        return Session(address, expires_at)
+        return WalletSession(address, expires_at)
 
 
 class Authenticator:
@@ -93,7 +93,7 @@ class Authenticator:
         self._clock = clock
         self._contract_check = contract_check
 
-    def sign_in(self, text: str, signature: str) -> tuple[SiweMessage, Session, str]:
+    def sign_in(self, text: str, signature: str) -> tuple[SiweMessage, WalletSession, str]:
         """Verify a signed EIP-4361 message, spend its nonce, and start a session.
 
         Every check runs before the nonce is spent, so a forged attempt cannot burn a real user's nonce. The
@@ -114,5 +114,5 @@ class Authenticator:
         expires_at = int(now) + self._session_ttl
         if msg.expiration_time is not None:
             expires_at = min(expires_at, int(parse_time(msg.expiration_time, "expiration time").timestamp()))
-        session = Session(msg.address, expires_at)
+        session = WalletSession(msg.address, expires_at)
         return msg, session, self.tokens.issue(msg.address, expires_at)

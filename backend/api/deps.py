@@ -10,12 +10,12 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from backend.api.auth import Authenticator, Session
+from backend.api.auth import Authenticator, WalletSession
 from backend.api.errors import Unauthenticated
 from backend.api.ratelimit import RateLimiter
 from backend.api.readmodel import ReadModel
-from backend.api.settings import ApiSettings
 from backend.ipfs.base import ContentStore
+from backend.settings import Settings
 
 __all__ = [
     "MAX_JSON_BODY",
@@ -25,8 +25,8 @@ __all__ = [
     "Limit",
     "Offset",
     "ReadModelDep",
-    "SessionDep",
     "StoreDep",
+    "WalletSessionDep",
     "client_key",
     "get_context",
 ]
@@ -41,7 +41,7 @@ MAX_JSON_BODY = 64 * 1024
 class ApiContext:
     """Everything a request may need, built once by create_app and kept on `app.state.ctx`."""
 
-    settings: ApiSettings
+    settings: Settings
     read_model: ReadModel
     store: ContentStore
     auth: Authenticator
@@ -109,11 +109,11 @@ _bearer = HTTPBearer(auto_error=False, description="session token from POST /aut
 
 async def current_session(
     ctx: Ctx, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Session:
+) -> WalletSession:
     """The signed-in wallet of a request (Unauthenticated -> 401 without a valid bearer token)."""
     if credentials is None:
         raise Unauthenticated("sign in first: send `Authorization: Bearer <token>` from POST /auth/verify")
     return ctx.auth.tokens.check(credentials.credentials)
 
 
-SessionDep = Annotated[Session, Depends(current_session)]
+WalletSessionDep = Annotated[WalletSession, Depends(current_session)]

@@ -22,9 +22,11 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 
+from backend.chainstate import StateBlockAhead
 from backend.errors import ChainError, ConfigError, ContractRevert, StoreError
 from backend.ipfs.errors import ContentNotFound, StoreTimeout, StoreUnavailable
 from curation.errors import CurationError, InvalidInput
+from curation.manifest_read import ManifestMismatch
 
 __all__ = [
     "REQUEST_ID_HEADER",
@@ -125,6 +127,11 @@ _STATUS: dict[type[BaseException], tuple[int, str]] = {
     ServiceUnavailable: (503, "unavailable"),
     UnprocessableInput: (422, "invalid-input"),
     ContentNotFound: (404, "content-not-found"),
+    # Bytes from the store, or a release rebuilt from the chain's logs, that are not what the chain anchors:
+    # upstream data failed verification (an InvalidInput of the data, not of the request; docs/api.md).
+    ManifestMismatch: (502, "integrity-error"),
+    # A block the index does not hold yet (a read-only API whose indexer is behind): retry, nothing was wrong.
+    StateBlockAhead: (503, "index-behind"),
     InvalidInput: (422, "invalid-input"),
     StoreTimeout: (504, "store-timeout"),
     StoreUnavailable: (503, "store-unavailable"),

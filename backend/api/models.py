@@ -12,7 +12,7 @@ __all__ = [
     "Contributor",
     "ContributorWeight",
     "Dataset",
-    "DatasetParams",
+    "DatasetParamsOut",
     "ErrorBody",
     "Health",
     "Item",
@@ -88,7 +88,14 @@ class License(_Model):
     allowed: bool
 
 
-class DatasetParams(_Model):
+class DatasetParamsOut(_Model):
+    """Response model: a dataset's voting parameters as the API shows them.
+
+    The dataset's parameters themselves are `backend.chain.voting.DatasetParams` (what a transaction sends) and
+    `curation.events.DatasetParamsSet` (what the fold reads); this is only their JSON form, with the token
+    threshold as a decimal string and ICurationVoting's `approvalBps` named `approval_threshold_bps`.
+    """
+
     voting_delay: int
     voting_period: int
     quorum_bps: int
@@ -102,7 +109,7 @@ class Dataset(_Model):
     description_cid: Cid | None
     use: int = Field(description="curation.consent.Consent flags the dataset is for")
     use_names: str = Field(description="the same flags as names, e.g. `train,commercial`")
-    params: DatasetParams
+    params: DatasetParamsOut
     release_count: int
     latest_release: int | None
 
@@ -297,7 +304,7 @@ _ERROR_TEXT = {
     415: "The request body is not sent as JSON (Content-Type: application/json)",
     422: "A parameter or body value is not valid",
     429: "Too many requests; see Retry-After",
-    502: "The content store or the chain node failed",
+    502: "The content store or the chain node failed, or what they gave is not what the chain anchors",
     503: "The content store, the chain node or the deployment is not available",
     504: "The content store did not answer in time",
 }

@@ -27,8 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from backend.api.errors import RateLimited, ServiceUnavailable, SignInFailed
+from backend.db import open_engine
 from backend.errors import ConfigError
-from backend.index import open_engine
 
 __all__ = ["Clock", "MemoryNonceStore", "NonceStore", "SqlNonceStore"]
 

@@ -9,7 +9,6 @@ from typing import Protocol, TypeVar
 from backend.api.errors import NotFound
 from backend.api.models import (
     Contributor,
-    ContributorWeight,
     Dataset,
     Item,
     ItemWeight,
@@ -17,14 +16,12 @@ from backend.api.models import (
     Page,
     Proposal,
     Release,
-    SourceWeightOut,
     TransparencyReport,
     Weights,
 )
 from curation.unixfs import compute_cid
-from curation.weights.base import WeightResult
 
-__all__ = ["InMemoryReadModel", "ReadModel", "page", "weights_model"]
+__all__ = ["InMemoryReadModel", "ReadModel", "page"]
 
 T = TypeVar("T")
 
@@ -34,36 +31,6 @@ def page(rows: Iterable[T], offset: int, limit: int) -> Page[T]:
     everything = list(rows)
     return Page[T](
         items=everything[offset : offset + limit], total=len(everything), offset=offset, limit=limit
-    )
-
-
-def weights_model(result: WeightResult, dataset_id: int, number: int) -> Weights:
-    """The Weights response for a scheme's result (every item in one page; `ReadModel.weights` slices)."""
-    rows = [
-        ItemWeight(item_id=item_id, weight=str(w), source=result.item_source[item_id])
-        for item_id, w in sorted(result.items.items())
-    ]
-    return Weights(
-        dataset_id=dataset_id,
-        release=number,
-        scheme_id=result.scheme_id,
-        params=dict(result.params),
-        total=str(sum(result.items.values()) if result.items else 0),
-        sources=[
-            SourceWeightOut(
-                proposal_id=s.proposal_id,
-                score=s.score,
-                eligible_items=s.eligible_items,
-                eligible_bytes=s.eligible_bytes,
-                weight=str(s.weight),
-            )
-            for s in result.sources
-        ],
-        contributors=[
-            ContributorWeight(address=a, weight=str(w)) for a, w in sorted(result.contributors.items())
-        ],
-        items=Page[ItemWeight](items=rows, total=len(rows), offset=0, limit=max(1, len(rows))),
-        exclusions={str(k): v for k, v in sorted(result.exclusions.items())},
     )
 
 

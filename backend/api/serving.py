@@ -7,12 +7,12 @@ from typing import Any
 
 from uvicorn.config import LOG_LEVELS, LOGGING_CONFIG
 
-from backend.api.settings import ApiSettings
+from backend.settings import Settings
 
 __all__ = ["uvicorn_options"]
 
 
-def uvicorn_options(settings: ApiSettings, log_level: str = "info") -> dict[str, Any]:
+def uvicorn_options(settings: Settings, log_level: str = "info") -> dict[str, Any]:
     """Keyword arguments for `uvicorn.run` / `uvicorn.Config` besides the app, host and port.
 
     Proxy headers: uvicorn believes `X-Forwarded-For`/`-Proto` from 127.0.0.1 unless told otherwise, so any

@@ -10,18 +10,11 @@ from eth_account import Account
 from rich.table import Table
 
 from backend.chain.accounts import create_keystore, list_keystores
-from backend.chain.connection import connect
 from backend.chain.deployment import deploy_all
-from backend.chain.rpc import RpcLimits
-from backend.cli.common import (
-    console,
-    emit_json,
-    guarded,
-    load_settings,
-    password_from_env_or_prompt,
-    pick_signer,
-)
+from backend.cli.common import console, emit_json, guarded, password_from_env_or_prompt
 from backend.errors import ConfigError
+from backend.session import connect_chain, pick_signer
+from backend.settings import load_settings
 
 __all__ = ["register"]
 
@@ -43,13 +36,8 @@ def deploy(
 ) -> None:
     """Deploy token, content registry, voting and release registry; write the deployment record."""
     settings = load_settings(rpc=rpc)
-    if settings.rpc is None:
-        raise ConfigError(
-            "deploy needs --rpc URL (or CURATION_RPC): the embedded chain lives only inside one process; "
-            "`curation demo` runs the whole story on it"
-        )
-    w3 = connect(settings.rpc, limits=RpcLimits.from_settings(settings))
-    signer = pick_signer(w3, keystore, dev_account)
+    w3 = connect_chain(settings, needs_rpc_for="`curation deploy`")
+    signer = pick_signer(w3, keystore, dev_account, password_from_env_or_prompt)
     record = deploy_all(w3, signer)
     path = out or settings.deployment_path
     record.save(path)

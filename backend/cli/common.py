@@ -1,5 +1,5 @@
-"""Shared CLI plumbing: settings with flag overrides, the shared chain options and session, signer selection,
-Rich console, JSON-or-text output."""
+"""Shared CLI plumbing: the shared chain options (settings and session through backend.settings and
+backend.session), the password prompt, Rich console, JSON-or-text output."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
@@ -18,18 +18,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from backend import config_file
-from backend.chain.accounts import Signer, dev_signers, load_keystore
-from backend.chain.connection import connect
-from backend.chain.deployment import Deployment
-from backend.chain.registry import RegistryClient
-from backend.chain.rpc import RpcLimits
-from backend.chain.token import TokenClient
-from backend.chain.voting import VotingClient
-from backend.errors import ConfigError
 from backend.index import SyncProgress
-from backend.ipfs import ContentStore, open_store
-from backend.settings import Settings
+from backend.session import PASSWORD_ENV, Session, env_password, open_session
+from backend.settings import Settings, load_settings
 from curation.errors import CurationError
 
 __all__ = [
@@ -41,19 +32,14 @@ __all__ = [
     "JsonOpt",
     "KeystoreOpt",
     "RpcOpt",
-    "Session",
     "add_commands",
     "chain_command",
     "console",
     "emit",
     "emit_json",
     "guarded",
-    "load_settings",
     "password_from_env_or_prompt",
-    "pick_signer",
     "progress_console",
-    "session",
-    "settings_from",
     "sync_progress",
 ]
 
@@ -78,32 +64,11 @@ def guarded(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Settings with precedence flag > CURATION_* environment > config file > default (see config_file)."""
-    return config_file.load_settings(None, **overrides)
-
-
 def password_from_env_or_prompt(what: str, confirm: bool = False) -> str:
     """CURATION_PASSWORD when set (scripts, CI), else an interactive prompt that does not echo."""
-    env = os.environ.get("CURATION_PASSWORD")
-    if env is not None:
-        return env
-    if not sys.stdin.isatty():
-        raise ConfigError(f"{what} needs a password: set CURATION_PASSWORD or run in a terminal")
+    if os.environ.get(PASSWORD_ENV) is not None or not sys.stdin.isatty():
+        return env_password(what)
     return str(typer.prompt(what, hide_input=True, confirmation_prompt=confirm))
-
-
-def pick_signer(w3: Any, keystore: Path | None, dev_account: int | None) -> Signer:
-    """A keystore (password from CURATION_PASSWORD or prompt), else an unlocked dev account of the node."""
-    if keystore is not None:
-        return load_keystore(keystore, password_from_env_or_prompt(f"password for {keystore.name}"))
-    signers = dev_signers(w3)
-    index = dev_account or 0
-    if not 0 <= index < len(signers):
-        raise ConfigError(
-            f"--dev-account {index} is out of range: the node has {len(signers)} unlocked accounts"
-        )
-    return signers[index]
 
 
 def emit_json(obj: Any) -> None:
@@ -177,69 +142,6 @@ DevAccountOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object for scripts")]
 
 
-def settings_from(
-    config: Path | None, rpc: str | None, ipfs: str | None, deployment: Path | None
-) -> Settings:
-    """Settings from the shared options (flag > CURATION_* environment > config file > default)."""
-    return config_file.load_settings(config, rpc=rpc, ipfs=ipfs, deployment=deployment)
-
-
-@dataclass
-class Session:
-    """A connected deployment: web3, the record, the signer (if any) and the content store (if opened)."""
-
-    w3: Any
-    deployment: Deployment
-    signer: Signer | None
-    store: ContentStore | None
-    settings: Settings
-
-    def registry(self) -> RegistryClient:
-        return RegistryClient(self.w3, self.deployment.address("ContentRegistry"), self.signer)
-
-    def voting(self) -> VotingClient:
-        return VotingClient(self.w3, self.deployment.address("CurationVoting"), self.signer)
-
-    def token(self) -> TokenClient:
-        return TokenClient(self.w3, self.deployment.address("CurationToken"), self.signer)
-
-    def need_signer(self) -> Signer:
-        assert self.signer is not None, "the session was opened with signer=False"
-        return self.signer
-
-    def need_store(self) -> ContentStore:
-        if self.store is None:
-            raise ConfigError("this command needs the content store")
-        return self.store
-
-
-@contextmanager
-def session(
-    settings: Settings,
-    *,
-    keystore: Path | None = None,
-    dev_account: int | None = None,
-    signer: bool = True,
-    store: bool = False,
-) -> Iterator[Session]:
-    """Connect to `settings.rpc`, load and check the deployment record, pick the signer, open the store."""
-    if not settings.rpc or settings.rpc == "embedded":
-        raise ConfigError(
-            "this command needs --rpc URL (or CURATION_RPC): the embedded chain lives only inside one process; "
-            "`curation demo` runs the whole story on it"
-        )
-    w3 = connect(settings.rpc, limits=RpcLimits.from_settings(settings))
-    record = Deployment.load(settings.deployment_path)
-    record.check_chain(w3)
-    who = pick_signer(w3, keystore, dev_account) if signer else None
-    content = open_store(settings) if store else None
-    try:
-        yield Session(w3, record, who, content, settings)
-    finally:
-        if content is not None:
-            content.close()
-
-
 @dataclass(frozen=True)
 class ChainOpts:
     """The shared options a `chain_command` was given (those it does not take stay None / False)."""
@@ -253,12 +155,19 @@ class ChainOpts:
     as_json: bool = False
 
     def settings(self) -> Settings:
-        return settings_from(self.config, self.rpc, self.ipfs, self.deployment)
+        """Settings from these options (flag > CURATION_* environment > config file > default)."""
+        return load_settings(self.config, rpc=self.rpc, ipfs=self.ipfs, deployment=self.deployment)
 
-    def session(self, *, signer: bool = True, store: bool = False) -> AbstractContextManager[Session]:
-        """`session` on these options: connected, deployment checked, signer picked (if `signer`)."""
-        return session(
-            self.settings(), keystore=self.keystore, dev_account=self.dev_account, signer=signer, store=store
+    def session(self, *, signer: bool = True, store: bool = False) -> Session:
+        """`open_session` on these options: connected, deployment checked, signer picked (if `signer`);
+        use it in a `with` block."""
+        return open_session(
+            self.settings(),
+            keystore=self.keystore,
+            dev_account=self.dev_account,
+            signer=signer,
+            store=store,
+            password=password_from_env_or_prompt,
         )
 
     def emit(self, obj: Any, *human: Any) -> None:

@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from backend.cli.common import console, emit_json, guarded, load_settings
+from backend.cli.common import console, emit_json, guarded
 from backend.demo import DemoResult, run_demo
+from backend.settings import load_settings
 from curation.batches import item_ref
 
 __all__ = ["register"]

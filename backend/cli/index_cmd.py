@@ -7,13 +7,12 @@ from typing import Annotated
 
 import typer
 
-from backend.chain.connection import connect
-from backend.chain.deployment import Deployment
-from backend.chain.logs import RpcLogFetcher, Verify
-from backend.chain.rpc import RpcLimits
-from backend.cli.common import console, guarded, load_settings, sync_progress
+from backend.chain.logs import Verify
+from backend.cli.common import console, guarded, sync_progress
 from backend.errors import ConfigError
-from backend.index import Indexer, SyncResult
+from backend.index import DEFAULT_MAX_RANGE, Indexer, SyncResult, open_indexer
+from backend.session import open_session
+from backend.settings import load_settings
 
 __all__ = ["register"]
 
@@ -46,7 +45,9 @@ def index(
     confirmations: Annotated[
         int | None, typer.Option("--confirmations", min=0, help="blocks a block must be buried under")
     ] = None,
-    max_range: Annotated[int, typer.Option("--max-range", min=1, help="most blocks per eth_getLogs")] = 2000,
+    max_range: Annotated[
+        int, typer.Option("--max-range", min=1, help="most blocks per eth_getLogs")
+    ] = DEFAULT_MAX_RANGE,
     verify: Annotated[
         str, typer.Option("--verify", help="answer checks: bloom (default), receipts (exact) or none")
     ] = "bloom",
@@ -56,46 +57,32 @@ def index(
 ) -> None:
     """Store every log of the deployment's contracts up to the confirmed head; roll back reorgs."""
     settings = load_settings(rpc=rpc, db=db, deployment=deployment, confirmations=confirmations)
-    if settings.rpc is None:
-        raise ConfigError(
-            "index needs --rpc URL (or CURATION_RPC): the embedded chain lives only inside one process"
-        )
     if verify not in ("bloom", "receipts", "none"):
         raise ConfigError(f"--verify must be bloom, receipts or none, not {verify!r}")
-    record = Deployment.load(settings.deployment_path)
-    w3 = connect(settings.rpc, limits=RpcLimits.from_settings(settings))
-    record.check_chain(w3)
-    addresses = list(record.contracts.values())
     checked: Verify = verify  # type: ignore[assignment]  # validated just above
-    fetcher = RpcLogFetcher.from_web3(w3, addresses, verify=checked)
-    indexer = Indexer(
-        settings.db_url,
-        fetcher,
-        addresses,
-        record.deploy_block,
-        confirmations=settings.confirmations,
-        max_range=max_range,
-        chain_id=record.chain_id,
-        max_reorg_depth=settings.max_reorg_depth,
-    )
-    try:
-        with sync_progress() as show:
-            if not follow:
-                console.print(_summary(indexer.sync(progress=show)))
-                return
+    with open_session(settings, signer=False, needs_rpc_for="`curation index`") as session:
+        indexer = open_indexer(session, verify=checked, max_range=max_range)
+        try:
+            _run(indexer, follow, poll_interval)
+        finally:
+            indexer.close()
 
-            def report(result: SyncResult) -> None:
-                if result.logs_added or result.reorgs:
-                    console.print(_summary(result))
 
-            try:
-                indexer.follow(poll_interval, progress=show, on_sync=report)
-            except KeyboardInterrupt:
-                state = indexer.state_block()
-                console.print(f"stopped; index complete to block {state.number if state else 'none'}")
-    finally:
-        indexer.close()
-        fetcher.close()
+def _run(indexer: Indexer, follow: bool, poll_interval: float) -> None:
+    with sync_progress() as show:
+        if not follow:
+            console.print(_summary(indexer.sync(progress=show)))
+            return
+
+        def report(result: SyncResult) -> None:
+            if result.logs_added or result.reorgs:
+                console.print(_summary(result))
+
+        try:
+            indexer.follow(poll_interval, progress=show, on_sync=report)
+        except KeyboardInterrupt:
+            state = indexer.state_block()
+            console.print(f"stopped; index complete to block {state.number if state else 'none'}")
 
 
 def register(app: typer.Typer) -> None:

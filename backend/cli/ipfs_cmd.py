@@ -14,7 +14,7 @@ import typer
 
 from backend.ipfs import ContentStore, open_store
 from backend.ipfs.base import check_source_file
-from backend.settings import Settings
+from backend.settings import load_settings
 from curation.errors import CurationError, InvalidInput
 from curation.unixfs import compute_cid
 
@@ -85,21 +85,15 @@ def _options(
         float | None, typer.Option("--timeout", min=0.001, help="Seconds before an IPFS call fails.")
     ] = None,
 ) -> None:
-    settings = Settings()
-    updates: dict[str, Any] = {}
-    if ipfs is not None:
-        updates["ipfs"] = ipfs
-    if home is not None:
-        updates["home"] = home
-    if timeout is not None:
-        updates["ipfs_timeout"] = timeout
-    ctx.obj = settings.model_copy(update=updates)
+    # The flags only: settings are loaded (flag > CURATION_* > config file > default) inside each command,
+    # where a configuration error becomes one `error:` line.
+    ctx.obj = {"ipfs": ipfs, "home": home, "ipfs_timeout": timeout}
 
 
 @contextmanager
 def _store(ctx: typer.Context) -> Iterator[ContentStore]:
-    settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings()
-    store = open_store(settings)
+    flags: dict[str, Any] = ctx.obj if isinstance(ctx.obj, dict) else {}
+    store = open_store(load_settings(**flags))
     try:
         yield store
     finally:

@@ -7,8 +7,11 @@ from typing import Annotated
 
 import typer
 
-from backend.cli.common import console, emit_json, guarded, load_settings, pick_signer, sync_progress
-from backend.release import ReleaseEnv, VerifyResult, build_release, publish_release, verify_release
+from backend.cli.common import console, emit_json, guarded, password_from_env_or_prompt, sync_progress
+from backend.release import build_release, publish_release, verify_release
+from backend.release.verify import VerifyResult
+from backend.session import open_session, pick_signer
+from backend.settings import load_settings
 from curation.errors import InvalidInput
 from curation.manifest import DEFAULT_SCHEME, DEFAULT_SHARD_ITEMS
 
@@ -58,14 +61,19 @@ def release(
 ) -> None:
     """Sync, build the manifest at head minus confirmations, store it, anchor it, write the report."""
     settings = load_settings(rpc=rpc)
-    env = ReleaseEnv.from_settings(settings)
-    with sync_progress() as show:
-        env.progress = show
-        built = build_release(env, dataset, parse_params(param), scheme_id=scheme, shard_items=shard_items)
-    env.progress = None
-    signer = pick_signer(env.w3, keystore, dev_account)
-    target = out or settings.home / "releases" / f"dataset-{dataset}" / f"block-{built.state_block}"
-    published = publish_release(env, built, signer, out_dir=target)
+    with open_session(settings, signer=False, store=True, needs_rpc_for="`curation release`") as session:
+        with sync_progress() as show:
+            built = build_release(
+                session,
+                dataset,
+                parse_params(param),
+                scheme_id=scheme,
+                shard_items=shard_items,
+                progress=show,
+            )
+        signer = pick_signer(session.w3, keystore, dev_account, password_from_env_or_prompt)
+        target = out or settings.home / "releases" / f"dataset-{dataset}" / f"block-{built.state_block}"
+        published = publish_release(session, built, signer, out_dir=target)
     summary = {
         "dataset": dataset,
         "release": published.number,
@@ -137,11 +145,18 @@ def verify(
 def _verify(
     dataset: int, release_number: int | None, param: list[str] | None, use_index: bool, rpc: str | None
 ) -> VerifyResult:
-    env = ReleaseEnv.from_settings(load_settings(rpc=rpc))
-    with sync_progress() as show:
-        env.progress = show
+    settings = load_settings(rpc=rpc)
+    with (
+        open_session(settings, signer=False, store=True, needs_rpc_for="`curation verify`") as session,
+        sync_progress() as show,
+    ):
         return verify_release(
-            env, dataset, release_number, params=parse_params(param), fresh_index=not use_index
+            session,
+            dataset,
+            release_number,
+            params=parse_params(param),
+            fresh_index=not use_index,
+            progress=show,
         )
 
 

@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from backend.api.readmodel import InMemoryReadModel, ReadModel
-from backend.api.settings import ApiSettings
+from backend.api.chain_readmodel import open_read_model
 from backend.chain.rpc import RpcLimits
 from backend.cli.common import guarded
+from backend.settings import load_settings
 
 __all__ = ["register"]
-
-#: Module that turns the folded chain state into a ReadModel: `open_read_model(settings) -> ReadModel`.
-_ADAPTER = "backend.api.state_adapter"
-
-
-def _read_model(settings: ApiSettings) -> ReadModel:
-    try:
-        module = importlib.import_module(_ADAPTER)
-    except ModuleNotFoundError as exc:
-        if exc.name != _ADAPTER:
-            raise
-        typer.echo("warning: no state adapter installed yet; serving an empty read model", err=True)
-        return InMemoryReadModel()
-    model: ReadModel = module.open_read_model(settings)
-    return model
 
 
 @guarded
@@ -54,9 +38,7 @@ def serve(
     from backend.chain.deployment import Deployment
     from backend.ipfs import open_store
 
-    overrides: dict[str, Any] = {"home": home, "ipfs": ipfs, "deployment": deployment}
-    settings = ApiSettings.model_validate({k: v for k, v in overrides.items() if v is not None})
-    settings = settings.with_served_origin(host, port)
+    settings = load_settings(home=home, ipfs=ipfs, deployment=deployment).with_served_origin(host, port)
     record = Deployment.load(settings.deployment_path) if settings.deployment_path.exists() else None
     store = open_store(settings)
     signature_check = None
@@ -69,7 +51,7 @@ def serve(
         signature_check = partial(
             erc1271_accepts, connect(settings.rpc, limits=RpcLimits.from_settings(settings))
         )
-    app = create_app(settings, _read_model(settings), store, record, signature_check=signature_check)
+    app = create_app(settings, open_read_model(settings), store, record, signature_check=signature_check)
     typer.echo(
         f"serving on http://{host}:{port} (docs at /docs; sign-in URI {settings.sign_in_uri}; "
         f"store: {store.describe()})",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from backend.chain.logs import RpcLogFetcher
-from backend.chain.rpc import DEFAULT_MAX_ANSWER_BYTES
-from backend.index.indexer import DEFAULT_MAX_REORG_DEPTH, Indexer
+from backend.chain.rpc import DEFAULT_MAX_ANSWER_BYTES, RpcLimits
+from backend.index.indexer import DEFAULT_MAX_REORG_DEPTH
+from backend.index.opener import DEFAULT_MAX_RANGE, IndexParts, open_indexer
 from curation.errors import CurationError
 
 __all__ = ["main"]
@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--address", action="append", required=True, help="contract address (repeatable)")
     parser.add_argument("--start-block", type=int, required=True)
     parser.add_argument("--confirmations", type=int, default=0)
-    parser.add_argument("--max-range", type=int, default=2000)
+    parser.add_argument("--max-range", type=int, default=DEFAULT_MAX_RANGE)
     parser.add_argument("--verify", choices=["receipts", "bloom", "none"], default="bloom")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each read")
     parser.add_argument("--connect-timeout", type=float, default=5.0, help="seconds to connect")
@@ -32,28 +32,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--poll-interval", type=float, default=2.0)
     args = parser.parse_args(argv)
     try:
-        fetcher = RpcLogFetcher(
+        limits = RpcLimits(args.connect_timeout, args.timeout, args.retry_time, args.max_answer_bytes)
+        parts = IndexParts(
             args.rpc,
             args.address,
-            verify=args.verify,
-            timeout=args.timeout,
-            connect_timeout=args.connect_timeout,
-            retry_time=args.retry_time,
-            max_answer_bytes=args.max_answer_bytes,
-        )
-        indexer = Indexer(
-            args.db,
-            fetcher,
-            args.address,
             args.start_block,
+            args.db,
             args.confirmations,
-            args.max_range,
             max_reorg_depth=args.max_reorg_depth,
+            limits=limits,
         )
-        if args.follow:
-            indexer.follow(args.poll_interval)
-            return 0
-        result = indexer.sync()
+        indexer = open_indexer(parts, verify=args.verify, max_range=args.max_range)
+        try:
+            if args.follow:
+                indexer.follow(args.poll_interval)
+                return 0
+            result = indexer.sync()
+        finally:
+            indexer.close()
     except CurationError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 1

@@ -8,6 +8,7 @@ from backend.errors import BackendError, ChainError, ConfigError
 __all__ = [
     "ChainUnsettledError",
     "IndexDatabaseError",
+    "IndexEmptyError",
     "IndexMismatchError",
     "IndexerError",
     "ReorgTooDeepError",
@@ -15,7 +16,7 @@ __all__ = [
 
 
 class IndexerError(BackendError):
-    """Base of the errors raised by the indexer itself."""
+    """Base of the errors raised by the indexer itself (also: a log source that breaks its contract)."""
 
 
 class IndexMismatchError(IndexerError, ConfigError):
@@ -24,6 +25,10 @@ class IndexMismatchError(IndexerError, ConfigError):
 
 class IndexDatabaseError(IndexerError):
     """The database could not be opened, read or written (or another indexer changed it underneath)."""
+
+
+class IndexEmptyError(IndexerError, ChainError):
+    """The index holds nothing yet: no sync has stored the deployment block (or no database was created)."""
 
 
 class ChainUnsettledError(IndexerError, ChainError):

@@ -9,8 +9,8 @@ from typing import Protocol
 
 from backend.chain.logs import BlockRef, LogBatch, RawLog
 from backend.errors import ConfigError
-from backend.index.errors import ChainUnsettledError, ReorgTooDeepError
-from backend.index.store import DeploymentKey, Store
+from backend.index.errors import ChainUnsettledError, IndexerError, ReorgTooDeepError
+from backend.index.store import DeploymentKey, IndexDb
 
 __all__ = ["DEFAULT_MAX_REORG_DEPTH", "Indexer", "LogSource", "Reorg", "SyncProgress", "SyncResult"]
 
@@ -93,6 +93,8 @@ class Indexer:
     `start_block` is the deployment block; only blocks at least `confirmations` deep are stored;
     each eth_getLogs asks for at most `max_range` blocks (the fetcher may ask for fewer); a reorg deeper
     than `max_reorg_depth` blocks stops the sync with ReorgTooDeepError instead of being rolled back.
+    `owns_fetcher`: `close()` closes the fetcher too. `read_only`: only read a database another process
+    writes (nothing is created or bound; sync and reset are refused).
     """
 
     def __init__(
@@ -105,6 +107,9 @@ class Indexer:
         max_range: int = 2000,
         chain_id: int | None = None,
         max_reorg_depth: int = DEFAULT_MAX_REORG_DEPTH,
+        *,
+        owns_fetcher: bool = False,
+        read_only: bool = False,
     ) -> None:
         if start_block < 0 or confirmations < 0 or max_range < 1:
             raise ConfigError("start_block and confirmations must be >= 0 and max_range >= 1")
@@ -123,39 +128,54 @@ class Indexer:
         self.max_reorg_depth = max_reorg_depth
         self.chain_id = fetcher.chain_id() if chain_id is None else chain_id
         self.key = DeploymentKey(self.chain_id, addrs, start_block)
-        self.store = Store(db_url)
-        self.store.bind(self.key)
+        self.read_only = read_only
+        self._owns_fetcher = owns_fetcher
+        self.db = IndexDb(db_url, read_only=read_only)
+        try:
+            self.db.bind(self.key)
+        except BaseException:
+            self.db.close()
+            raise
 
     def close(self) -> None:
-        self.store.close()
+        self.db.close()
+        close = getattr(self.fetcher, "close", None) if self._owns_fetcher else None
+        if close is not None:
+            close()
+
+    def _writable(self, what: str) -> None:
+        if self.read_only:
+            raise IndexerError(f"this indexer only reads {self.db.url}: it cannot {what}")
 
     # --- reads ----------------------------------------------------------------------------------------------
     def state_block(self) -> BlockRef | None:
         """The block up to which the index is complete (None before the first batch)."""
-        return self.store.cursor()
+        return self.db.cursor()
 
     def logs(self, to_block: int | None = None) -> list[RawLog]:
         """Stored logs up to `to_block` (default: all), ordered by (block, log index)."""
-        return self.store.logs(to_block)
+        return self.db.logs(to_block)
 
     def dump(self) -> bytes:
         """Canonical bytes of the whole index: equal for equal indexed states, whatever the history."""
-        return self.store.dump()
+        return self.db.dump()
 
     def reset(self) -> None:
         """Forget everything indexed; the next sync starts again at the start block."""
-        self.store.reset()
+        self._writable("reset")
+        self.db.reset()
 
     # --- sync -----------------------------------------------------------------------------------------------
     def sync(
         self, progress: Callable[[SyncProgress], None] | None = None, to_block: int | None = None
     ) -> SyncResult:
         """Catch up with the chain (up to its head minus the confirmations, or `to_block` if lower)."""
+        self._writable("sync (it was opened read-only)")
         head = self.fetcher.head()
         target = head - self.confirmations
         if to_block is not None:
             target = min(target, to_block)
-        cursor = self.store.cursor()
+        cursor = self.db.cursor()
         result = SyncResult(head=head, target_block=target, cursor_block=cursor.number if cursor else None)
         cursor = self._reconcile(cursor, result)
         first = cursor.number + 1 if cursor else self.start_block
@@ -167,15 +187,16 @@ class Indexer:
                 break
             batch = self.fetcher.fetch(nxt, min(target, nxt + self.max_range - 1))
             if batch.from_block != nxt or not nxt <= batch.to_block <= target:
-                raise ConfigError(
-                    f"the fetcher answered blocks {batch.from_block}..{batch.to_block} for {nxt}.."
+                raise IndexerError(
+                    f"the log source broke its contract: it answered blocks {batch.from_block}.."
+                    f"{batch.to_block} when asked for {nxt}..{min(target, nxt + self.max_range - 1)}"
                 )
             if cursor is not None and batch.first.parent_hash != cursor.hash:
                 moved = self._relink(cursor, batch.first, result)
                 if moved is not None:
                     cursor = moved.cursor
                     continue
-            self.store.commit(batch, self.chain_id, cursor)
+            self.db.commit(batch, self.chain_id, cursor)
             cursor = batch.last
             result.cursor_block = cursor.number
             result.logs_added += len(batch.logs)
@@ -247,13 +268,13 @@ class Indexer:
         if cursor is None or (not known_stale and self._canonical(cursor)):
             return cursor
         self._check_turns(result, f"block {cursor.number} {cursor.hash} left the node's chain")
-        recorded = self.store.recorded_blocks()
+        recorded = self.db.recorded_blocks()
         ancestor = self._highest_canonical(recorded, cursor)
         if ancestor is not None and ancestor.number == cursor.number:
             # The cursor is canonical after all (a passing fork seen by one answer): count the turn.
             result.refetches += 1
             return cursor
-        removed = self.store.rollback(ancestor, self.chain_id, cursor)
+        removed = self.db.rollback(ancestor, self.chain_id, cursor)
         floor = ancestor.number if ancestor else self.start_block - 1
         result.reorgs.append(Reorg(cursor.number, floor, removed))
         result.cursor_block = ancestor.number if ancestor else None

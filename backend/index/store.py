@@ -6,32 +6,28 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
     Connection,
-    Engine,
     Table,
-    create_engine,
     delete,
-    event,
     func,
     insert,
+    inspect,
     select,
     text,
     update,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.exc import SQLAlchemyError
 
 from backend.chain.logs import BlockRef, LogBatch, RawLog
-from backend.errors import ConfigError
+from backend.db import open_engine
 from backend.index import schema
-from backend.index.errors import IndexDatabaseError, IndexMismatchError
+from backend.index.errors import IndexDatabaseError, IndexEmptyError, IndexMismatchError
 
-__all__ = ["DeploymentKey", "Store", "canonical_dump", "open_engine"]
+__all__ = ["DeploymentKey", "IndexDb", "canonical_dump"]
 
 #: PostgreSQL advisory lock (per database) every write transaction of the index takes first. Any constant
 #: works; this one is the first 8 bytes of sha256(b"curation-commons backend.index writer") as a signed int.
@@ -51,43 +47,6 @@ class DeploymentKey:
         return (
             f"chain {self.chain_id}, {len(self.addresses)} contracts ({shown}), from block {self.start_block}"
         )
-
-
-def open_engine(db_url: str) -> Engine:
-    """A SQLAlchemy engine for `db_url` as the project uses databases (ConfigError when it can't be used).
-
-    SQLite: the file's directory is created, WAL journal, 30 s busy timeout, one shared connection for an
-    in-memory database. PostgreSQL: READ COMMITTED whatever the server's default.
-    """
-    try:
-        url = make_url(db_url)
-    except ArgumentError:
-        raise ConfigError(f"{db_url!r} is not a database URL (sqlite:///path or postgresql://...)") from None
-    kwargs: dict[str, Any] = {}
-    if url.get_backend_name() == "sqlite":
-        if url.database in (None, "", ":memory:"):
-            kwargs["poolclass"] = StaticPool  # one shared connection, else every checkout sees a new database
-        else:
-            Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        kwargs["connect_args"] = {"timeout": 30}
-    elif url.get_backend_name() == "postgresql":
-        # Writers rely on it (see Store._serialize), whatever default_transaction_isolation the server has.
-        kwargs["isolation_level"] = "READ COMMITTED"
-    try:
-        engine = create_engine(url, **kwargs)
-    except (ArgumentError, ImportError) as exc:
-        raise ConfigError(f"cannot use database {url.render_as_string(hide_password=True)}: {exc}") from None
-    if url.get_backend_name() == "sqlite":
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-            cur = dbapi_conn.cursor()
-            # WAL: API readers never block the writer; a killed writer leaves the last commit intact.
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.close()
-
-    return engine
 
 
 def _log_row(log: RawLog, chain_id: int) -> dict[str, Any]:
@@ -161,11 +120,15 @@ def canonical_dump(cursor: BlockRef | None, blocks: Sequence[BlockRef], logs: Se
     return ("\n".join(lines) + "\n").encode()
 
 
-class Store:
-    """All reads and writes of the index database; every write is one transaction."""
+class IndexDb:
+    """All reads and writes of the index database; every write is one transaction.
 
-    def __init__(self, db_url: str) -> None:
+    `read_only` opens a database another process writes: nothing is created, bound or written.
+    """
+
+    def __init__(self, db_url: str, *, read_only: bool = False) -> None:
         self.url = db_url
+        self.read_only = read_only
         self.engine = open_engine(db_url)
         self._postgres = self.engine.dialect.name == "postgresql"
         # Reads of several statements (dump) see one snapshot. SQLite's read transactions already do;
@@ -176,9 +139,10 @@ class Store:
             else self.engine
         )
         self._shown = make_url(db_url).render_as_string(hide_password=True)
-        with self._tx("create the index tables") as conn:
-            self._serialize(conn)
-            schema.metadata.create_all(conn)
+        if not read_only:
+            with self._tx("create the index tables") as conn:
+                self._serialize(conn)
+                schema.metadata.create_all(conn)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -207,10 +171,22 @@ class Store:
 
     # --- deployment key -------------------------------------------------------------------------------------
     def bind(self, key: DeploymentKey) -> None:
-        """Record `key` in a new database, or refuse a database built for another deployment."""
+        """Record `key` in a new database, or refuse a database built for another deployment.
+
+        Read-only, a database that holds no index yet is IndexEmptyError (nothing is recorded).
+        """
         with self._tx("read the deployment key") as conn:
-            self._serialize(conn)
+            if self.read_only and not inspect(conn).has_table(schema.deployment.name):
+                raise IndexEmptyError(
+                    f"database {self._shown} holds no index yet: run `curation index` first"
+                )
+            if not self.read_only:
+                self._serialize(conn)
             row = conn.execute(select(schema.deployment).where(schema.deployment.c.id == 1)).first()
+            if row is None and self.read_only:
+                raise IndexEmptyError(
+                    f"database {self._shown} holds no index yet: run `curation index` first"
+                )
             if row is None:
                 conn.execute(
                     insert(schema.deployment).values(

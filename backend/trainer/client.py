@@ -4,26 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
-from backend.chain.connection import connect
+from backend.chain.blocks import block_header
 from backend.chain.deployment import Deployment
 from backend.chain.registry import RegistryClient
 from backend.chain.releases import ReleaseClient
-from backend.chain.rpc import RpcLimits
 from backend.chain.voting import VotingClient
-from backend.errors import ConfigError
-from backend.ipfs import ContentStore, open_store
-from backend.release import FetchedManifest, fetch_manifest
+from backend.ipfs import ContentStore
+from backend.release import fetch_manifest
+from backend.release.fetch import FetchedManifest
+from backend.session import open_session
 from backend.settings import Settings
 from curation.batches import leaf_item_id
 from curation.consent import format_consent, gate
 from curation.events import ItemConsentChanged, LeafConsentChanged
 from curation.manifest_read import ManifestItem
 from curation.state import UnknownDataset
-
-if TYPE_CHECKING:  # only backend/chain imports web3; the connection comes from there
-    from web3 import Web3
 
 __all__ = ["ConsentChange", "TrainerClient"]
 
@@ -41,7 +38,7 @@ class ConsentChange:
 class TrainerClient:
     """Chain and content store of one deployment, for pulling and checking releases."""
 
-    def __init__(self, w3: Web3, deployment: Deployment, store: ContentStore) -> None:
+    def __init__(self, w3: Any, deployment: Deployment, store: ContentStore) -> None:
         deployment.check_chain(w3)
         self.w3 = w3
         self.deployment = deployment
@@ -52,13 +49,9 @@ class TrainerClient:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TrainerClient:
-        if not settings.rpc or settings.rpc == "embedded":
-            raise ConfigError(
-                "pulling needs --rpc URL (or CURATION_RPC): releases are read from the chain the deployment "
-                "record names; the embedded chain lives only inside one process"
-            )
-        w3 = connect(settings.rpc, limits=RpcLimits.from_settings(settings))
-        return cls(w3, Deployment.load(settings.deployment_path), open_store(settings))
+        """The deployment `settings` name, with its content store (closed by `close`)."""
+        session = open_session(settings, signer=False, store=True, needs_rpc_for="pulling")
+        return cls(session.w3, session.deployment, session.need_store())
 
     def close(self) -> None:
         self.store.close()
@@ -94,8 +87,8 @@ class TrainerClient:
     # --- consent at the head --------------------------------------------------------------------------
     def head(self) -> tuple[int, int]:
         """(number, timestamp) of the latest block."""
-        block = self.w3.eth.get_block("latest")
-        return int(block["number"]), int(block["timestamp"])
+        header = block_header(self.w3)
+        return header.number, header.timestamp
 
     def consent_changes(
         self, items: Iterable[ManifestItem], state_block: int, use: int, head: tuple[int, int]

@@ -24,26 +24,31 @@ __all__ = ["TestClient"]  # re-exported for the tests; the helpers below are imp
 from backend.api.app import create_app
 from backend.api.models import (
     Contributor,
+    ContributorWeight,
     Dataset,
-    DatasetParams,
+    DatasetParamsOut,
     Item,
+    ItemWeight,
     License,
+    Page,
     Proposal,
     ProposalTurnout,
     ReleaseDiff,
+    SourceWeightOut,
     Tallies,
     TransparencyReport,
     VotingConcentration,
+    Weights,
 )
-from backend.api.readmodel import InMemoryReadModel, weights_model
-from backend.api.settings import ApiSettings
+from backend.api.readmodel import InMemoryReadModel
 from backend.api.siwe import SignatureCheck, SiweMessage, format_time
 from backend.chain.deployment import Deployment
 from backend.ipfs import ContentStore
+from backend.settings import Settings
 from curation.consent import Consent, format_consent
 from curation.licenses import DEFAULT_LICENSES, LicenseClass
 from curation.unixfs import compute_cid
-from curation.weights import ItemFacts, SourceFacts, WeightInputs, compute_weights
+from curation.weights import ItemFacts, SourceFacts, WeightInputs, WeightResult, compute_weights
 
 CHAIN_ID = 31337
 DOMAIN = "curation.example.org"
@@ -96,6 +101,36 @@ def licenses() -> list[License]:
     return rows
 
 
+def weights_model(result: WeightResult, dataset_id: int, number: int) -> Weights:
+    """The Weights response for a scheme's result (every item in one page; `ReadModel.weights` slices)."""
+    rows = [
+        ItemWeight(item_id=item_id, weight=str(w), source=result.item_source[item_id])
+        for item_id, w in sorted(result.items.items())
+    ]
+    return Weights(
+        dataset_id=dataset_id,
+        release=number,
+        scheme_id=result.scheme_id,
+        params=dict(result.params),
+        total=str(sum(result.items.values()) if result.items else 0),
+        sources=[
+            SourceWeightOut(
+                proposal_id=s.proposal_id,
+                score=s.score,
+                eligible_items=s.eligible_items,
+                eligible_bytes=s.eligible_bytes,
+                weight=str(s.weight),
+            )
+            for s in result.sources
+        ],
+        contributors=[
+            ContributorWeight(address=a, weight=str(w)) for a, w in sorted(result.contributors.items())
+        ],
+        items=Page[ItemWeight](items=rows, total=len(rows), offset=0, limit=max(1, len(rows))),
+        exclusions={str(k): v for k, v in sorted(result.exclusions.items())},
+    )
+
+
 def license_id(spdx: str) -> int:
     return next(lic.id for lic in licenses() if lic.spdx == spdx)
 
@@ -112,7 +147,7 @@ def _train_dataset(dataset_id: int, name: str, *, proposal_threshold: str) -> Da
         description_cid=None,
         use=int(Consent.TRAIN),
         use_names="train",
-        params=DatasetParams(
+        params=DatasetParamsOut(
             voting_delay=1,
             voting_period=20,
             quorum_bps=400,
@@ -270,7 +305,7 @@ def sample_model() -> InMemoryReadModel:
     return model
 
 
-def make_settings(tmp_path: Path, **overrides: Any) -> ApiSettings:
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     base: dict[str, Any] = {
         "home": tmp_path / "home",
         "api_domain": DOMAIN,
@@ -284,7 +319,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> ApiSettings:
     }
     base.update(overrides)
     (tmp_path / "uploads").mkdir(exist_ok=True)
-    return ApiSettings.model_validate(base)
+    return Settings.model_validate(base)
 
 
 def deployment(registry: str = REGISTRY, chain_id: int = CHAIN_ID) -> Deployment:

@@ -2,7 +2,7 @@
 
 `python -m tests.api.serve_process --port N [serve options]` runs the `curation serve` command itself (settings
 from CURATION_* variables, the store, `create_app`, and uvicorn with the options `curation serve` gives it);
-only the read model comes from `sample_model()` rather than `backend.api.state_adapter`, so no chain node is
+only the read model comes from `sample_model()` rather than `backend.api.chain_readmodel`, so no chain node is
 needed. `ServeProcess` starts one on a free 127.0.0.1 port, waits for /health, and keeps its log in a file.
 """
 
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def open_read_model(settings: Any) -> ReadModel:
-    """What `curation serve` calls (see backend.cli.serve_cmd._ADAPTER) to get its read model."""
+    """What `curation serve` calls here instead of `backend.api.chain_readmodel.open_read_model`."""
     from tests.api.api_helpers import sample_model
 
     return sample_model()
@@ -104,5 +104,5 @@ if __name__ == "__main__":
     import backend.cli.serve_cmd as serve_cmd
     from backend.cli.main import app
 
-    serve_cmd._ADAPTER = "tests.api.serve_process"
+    serve_cmd.open_read_model = open_read_model  # type: ignore[attr-defined]  # the sample model, no node
     app(["serve", *sys.argv[1:]])

@@ -13,7 +13,7 @@ from backend.api.deps import client_key
 from backend.api.errors import redact
 from backend.api.models import ErrorBody
 from backend.api.serving import uvicorn_options
-from backend.api.settings import ApiSettings, served_origin
+from backend.settings import Settings, served_origin
 from tests.api.api_helpers import TestClient
 
 
@@ -89,33 +89,31 @@ def test_served_origin_names_the_listening_address() -> None:
 
 
 def test_sign_in_uri_and_domain_defaults() -> None:
-    unset = ApiSettings(api_session_secret="s" * 32)
+    unset = Settings(api_session_secret="s" * 32)
     assert (unset.sign_in_uri, unset.sign_in_domain) == ("http://localhost:8000", "localhost:8000")
     served = unset.with_served_origin("127.0.0.1", 9100)
     assert (served.sign_in_uri, served.sign_in_domain) == ("http://127.0.0.1:9100", "127.0.0.1:9100")
-    public = ApiSettings(api_session_secret="s" * 32, api_uri="https://cc.example.org/login")
+    public = Settings(api_session_secret="s" * 32, api_uri="https://cc.example.org/login")
     assert public.with_served_origin("127.0.0.1", 9100).sign_in_uri == "https://cc.example.org/login"
     assert public.sign_in_domain == "cc.example.org"
-    both = ApiSettings(
-        api_session_secret="s" * 32, api_uri="https://cc.example.org", api_domain="app.example"
-    )
+    both = Settings(api_session_secret="s" * 32, api_uri="https://cc.example.org", api_domain="app.example")
     assert both.sign_in_domain == "app.example"
     with pytest.raises(ValidationError, match="absolute http"):
-        ApiSettings(api_session_secret="s" * 32, api_uri="cc.example.org/login")
+        Settings(api_session_secret="s" * 32, api_uri="cc.example.org/login")
 
 
 def test_proxy_headers_are_off_unless_proxies_are_configured(monkeypatch: pytest.MonkeyPatch) -> None:
-    options = uvicorn_options(ApiSettings(api_session_secret="s" * 32), "warning")
+    options = uvicorn_options(Settings(api_session_secret="s" * 32), "warning")
     assert options["proxy_headers"] is False
     assert options["forwarded_allow_ips"] == []
     assert options["log_config"]["loggers"]["backend"]["level"] == logging.WARNING
     monkeypatch.setenv("CURATION_API_TRUSTED_PROXIES", "10.0.0.1, 192.168.0.0/16")
-    proxied = uvicorn_options(ApiSettings(api_session_secret="s" * 32))
+    proxied = uvicorn_options(Settings(api_session_secret="s" * 32))
     assert proxied["proxy_headers"] is True
     assert proxied["forwarded_allow_ips"] == ["10.0.0.1", "192.168.0.0/16"]
     monkeypatch.setenv("CURATION_API_TRUSTED_PROXIES", "my-proxy.local")
     with pytest.raises(ValidationError, match="not an IP address or network"):
-        ApiSettings(api_session_secret="s" * 32)
+        Settings(api_session_secret="s" * 32)
 
 
 def _request(host: str | None) -> Request:

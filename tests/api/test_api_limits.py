@@ -12,8 +12,8 @@ from backend.api.app import create_app
 from backend.api.errors import RateLimited
 from backend.api.ratelimit import RateLimiter
 from backend.api.readmodel import InMemoryReadModel
-from backend.api.settings import ApiSettings
 from backend.ipfs import EmbeddedStore
+from backend.settings import Settings
 from tests.api.api_helpers import ALICE, BOB, FakeClock, TestClient, make_settings, sign_in
 
 
@@ -106,7 +106,7 @@ def test_cors_allows_only_configured_origins(build_app: Callable[..., FastAPI]) 
 
 def test_cors_origins_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CURATION_API_CORS_ORIGINS", "https://a.example, https://b.example")
-    assert ApiSettings().api_cors_origins == ["https://a.example", "https://b.example"]
+    assert Settings().api_cors_origins == ["https://a.example", "https://b.example"]
 
 
 def test_without_a_deployment_reads_work_and_uploads_say_why_not(tmp_path: Path, clock: FakeClock) -> None:

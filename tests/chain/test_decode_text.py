@@ -19,8 +19,8 @@ from backend.chain.logs import RawLog
 from backend.errors import ChainError
 from backend.release import build_release
 from curation.events import EVENT_TYPES, ChainEvent, ChainText, VoteCast, raw_text
+from tests.backend.release.release_helpers import governed
 from tests.conftest import Chain
-from tests.release.test_release_helpers import governed
 
 VOTING = "0x" + "ab" * 20
 VOTE_CAST = "VoteCast(address,uint256,uint8,uint256,string)"
@@ -141,7 +141,7 @@ def test_manifest_bytes_for_utf8_text_are_those_of_plain_strings(
     s.registry.with_signer(s.signer(5)).update_profile(
         "https://example.org/\u00e9\u00e8 \u2713 \U0001f600\t\x01"
     )
-    env = s.env()
+    env = s.session()
     lossless = build_release(env, ids["ds"], parent=None)
     monkeypatch.setattr(decode_module, "wire_type", lambda t: t)  # strings decoded by eth_abi as before
     monkeypatch.setattr(decode_module, "_restore", lambda _t, v: v)

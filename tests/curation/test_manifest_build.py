@@ -10,7 +10,15 @@ from curation.batches import leaf_item_id
 from curation.canonical import canonical_bytes, parse_canonical, sha256_hex
 from curation.errors import InvalidInput
 from curation.jsondiff import diff_documents
-from curation.manifest import MANIFEST_SCHEMA, BuiltManifest, ChainContext, ParentRelease, build_manifest
+from curation.manifest import (
+    MANIFEST_SCHEMA_V1,
+    MANIFEST_SCHEMA_V2,
+    MANIFEST_SCHEMAS,
+    BuiltManifest,
+    ChainContext,
+    ParentRelease,
+    build_manifest,
+)
 from curation.manifest_read import ManifestMismatch, load_manifest, load_part
 from curation.unixfs import compute_cid
 from tests.curation.content_helpers import fold_checked
@@ -45,7 +53,7 @@ def test_manifest_is_canonical_hashed_and_holds_every_designed_field() -> None:
         "schema", "dataset", "state_block", "scheme", "parent", "sources", "removals", "totals",
         "items", "item_parts", "exclusions", "excluded_batches", "attribution",
     }  # fmt: skip
-    assert m.doc["schema"] == MANIFEST_SCHEMA
+    assert m.doc["schema"] == MANIFEST_SCHEMA_V2
     assert m.doc["dataset"]["contracts"] == {"CurationVoting": "0xab" + "00" * 19}
     assert m.doc["scheme"]["id"] == "commons-v1"
     assert m.doc["scheme"]["params"]["alpha"] == "0.7"
@@ -118,3 +126,28 @@ def test_item_records_are_the_manifest_items_and_do_not_follow_later_state_chang
     item.consent, item.size = 0, item.size + 1  # the state folds on after the build
     assert list(m.items) == m.doc["items"]
     assert m.data == canonical_bytes(m.doc)
+
+
+def test_one_builder_for_both_schemas_differing_only_where_v2_settles_a_question() -> None:
+    v1, v2 = built(schema=MANIFEST_SCHEMA_V1), built()
+    assert MANIFEST_SCHEMAS == (MANIFEST_SCHEMA_V1, MANIFEST_SCHEMA_V2)
+    assert (v1.doc["schema"], v2.doc["schema"]) == (MANIFEST_SCHEMA_V1, MANIFEST_SCHEMA_V2)
+    assert load_manifest(v1.data) == v1.doc
+    assert load_manifest(v2.data) == v2.doc
+    assert v1.items.rows == v2.items.rows
+    (s1,), (s2,) = v1.doc["sources"], v2.doc["sources"]
+    assert "accepted_log_index" not in s1
+    assert (s2["accepted_block"], s2["accepted_log_index"]) == (s1["accepted_block"], 1)
+    reasons = {e["item_id"]: (e["reason"], e["detail"]) for e in v2.doc["exclusions"]}
+    assert reasons["2"] == ("revoked", "revoked in block 6")
+    assert {e["item_id"]: e["detail"] for e in v1.doc["exclusions"]}["2"] == ""
+    with pytest.raises(InvalidInput, match="unknown manifest schema 'curation-commons/manifest/v3'"):
+        built(schema="curation-commons/manifest/v3")
+    with pytest.raises(ManifestMismatch, match="not a manifest: expected schema"):
+        load_manifest(v2.data.replace(b"manifest/v2", b"manifest/v3"))
+
+
+def test_parts_are_the_same_bytes_under_every_schema() -> None:
+    v1, v2 = built(shard_items=2, schema=MANIFEST_SCHEMA_V1), built(shard_items=2)
+    assert [p.data for p in v1.parts] == [p.data for p in v2.parts]
+    assert v1.doc["item_parts"] == v2.doc["item_parts"]

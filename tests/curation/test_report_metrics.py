@@ -58,7 +58,7 @@ def test_report_lists_exclusions_turnout_concentration_and_revocations() -> None
     again = build_report(state, m, parent_doc, parent_items)
     assert again["items_added"] == []
     assert again["items_removed"] == [
-        {"item_id": "2", "ref": "item:2", "cid": "bafy", "reason": "revoked", "detail": ""}
+        {"item_id": "2", "ref": "item:2", "cid": "bafy", "reason": "revoked", "detail": "revoked in block 6"}
     ]
     assert [r["block"] for r in again["revocations_since_parent"]] == [6]
     later = build_report(state, m, {"state_block": {"number": 6}}, parent_items)

@@ -12,11 +12,11 @@ import httpx
 import pytest
 
 from backend.demo import DemoResult
-from backend.demo_serve import DemoServer, demo_app, demo_env, serve_demo
+from backend.demo_serve import DemoServer, demo_app, demo_session, serve_demo
 from backend.errors import ConfigError
 from backend.settings import Settings
 from tests.api.api_helpers import TestClient
-from tests.api.test_api_state_adapter import Story, run_story
+from tests.backend.api.test_chain_readmodel import Story, run_story
 
 
 @pytest.fixture(scope="module")
@@ -33,18 +33,25 @@ def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -
         time.sleep(0.01)
 
 
-def test_demo_env_needs_the_demos_own_chain_when_it_was_embedded(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="embedded chain"):
-        demo_env(Settings(home=tmp_path), DemoResult())
+def test_demo_session_needs_the_demos_own_chain_when_it_was_embedded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CURATION_RPC", raising=False)
+    with (
+        pytest.raises(ConfigError, match="embedded chain"),
+        demo_session(Settings(home=tmp_path), DemoResult()),
+    ):
+        pass
 
 
-def test_demo_env_is_the_one_the_demo_published_with(story: Story, tmp_path: Path) -> None:
-    result = DemoResult(dataset_id=1, env=story.env)
-    assert demo_env(Settings(home=tmp_path), result) is story.env
+def test_demo_session_is_the_one_the_demo_published_with(story: Story, tmp_path: Path) -> None:
+    result = DemoResult(dataset_id=1, session=story.session)
+    with demo_session(Settings(home=tmp_path), result) as session:
+        assert session is story.session
 
 
 def test_demo_app_serves_the_demo_release(story: Story) -> None:
-    with TestClient(demo_app(Settings(home=story.home), story.env)) as client:
+    with TestClient(demo_app(Settings(home=story.home), story.session)) as client:
         health = client.get("/health").json()
         assert health["chain_id"] == story.result.chain_id
         latest = client.get("/datasets/1/releases/latest").json()
@@ -61,7 +68,12 @@ def test_serve_demo_answers_the_manifest_over_http_until_stopped(story: Story) -
     def run() -> None:
         try:
             serve_demo(
-                settings, story.result, port=0, env=story.env, log_level="warning", on_server=servers.append
+                settings,
+                story.result,
+                port=0,
+                session=story.session,
+                log_level="warning",
+                on_server=servers.append,
             )
         except BaseException as exc:  # surfaced by the assertions below
             errors.append(exc)

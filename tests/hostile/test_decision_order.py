@@ -12,14 +12,14 @@ from pathlib import Path
 
 from backend.release import build_release
 from curation.governance import ProposalKind
+from tests.backend.release.release_helpers import Story
 from tests.conftest import Chain
-from tests.release.test_release_helpers import Story
 
 REMOVE = ProposalKind.REMOVE
 
 
 def _sources(s: Story, ds: int) -> dict[str, int]:
-    return {row["item_id"]: row["source"] for row in build_release(s.env(), ds).manifest.items}
+    return {row["item_id"]: row["source"] for row in build_release(s.session(), ds).manifest.items}
 
 
 def test_an_include_accepted_after_a_remove_wins(chain: Chain, tmp_path: Path) -> None:
@@ -42,7 +42,7 @@ def test_include_remove_include_counts_in_the_include_after_the_remove(chain: Ch
     ds = s.dataset()
     s.decide(ds, [item], {yes: 1})
     s.decide(ds, [item], {yes: 1}, kind=REMOVE)
-    built = build_release(s.env(), ds)
+    built = build_release(s.session(), ds)
     assert [(e["item_id"], e["reason"]) for e in built.manifest.doc["exclusions"]] == [(str(item), "removed")]
     again = s.decide(ds, [item], {yes: 1})
     assert _sources(s, ds) == {str(item): again}

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from backend.release import build_release, publish_release, verify_release
 from curation.unixfs import compute_cid
+from tests.backend.release.release_helpers import ALL, Story
 from tests.conftest import Chain
-from tests.release.test_release_helpers import ALL, Story
 
 
 def test_a_size_lie_is_excluded_and_the_release_verifies(chain: Chain, tmp_path: Path) -> None:
@@ -31,14 +31,14 @@ def test_a_size_lie_is_excluded_and_the_release_verifies(chain: Chain, tmp_path:
     liar = int(r.event("ItemSubmitted")["itemId"])
     ds = s.dataset()
     s.decide(ds, [honest, liar], {s.signer(1): 1})
-    built = build_release(s.env(), ds)
+    built = build_release(s.session(), ds)
     assert [(row["item_id"], row["weight"]) for row in built.manifest.items] == [(str(honest), str(10**18))]
     (excluded,) = built.manifest.doc["exclusions"]
     assert excluded["item_id"] == str(liar)
     assert excluded["reason"] == "content-mismatch"
     assert excluded["detail"] == f"the content is 10 bytes, its declared size is {10**15}"
-    publish_release(s.env(), built, s.chain.admin)
-    assert verify_release(s.env(), ds).equal
+    publish_release(s.session(), built, s.chain.admin)
+    assert verify_release(s.session(), ds).equal
 
 
 def test_a_dag_pb_item_whose_declared_sha256_is_not_its_bytes_is_excluded(
@@ -54,7 +54,7 @@ def test_a_dag_pb_item_whose_declared_sha256_is_not_its_bytes_is_excluded(
     item = int(r.event("ItemSubmitted")["itemId"])
     ds = s.dataset()
     s.decide(ds, [item], {s.signer(1): 1})
-    built = build_release(s.env(), ds)
+    built = build_release(s.session(), ds)
     assert built.manifest.doc["items"] == []
     (excluded,) = built.manifest.doc["exclusions"]
     assert excluded["reason"] == "content-mismatch"
@@ -83,6 +83,6 @@ def test_bytes_past_the_declared_size_are_never_read(chain: Chain, tmp_path: Pat
             yield chunk
 
     store.iter_bytes = counting  # type: ignore[method-assign]
-    built = build_release(s.env(), ds)
+    built = build_release(s.session(), ds)
     assert built.manifest.doc["exclusions"][0]["detail"] == "the content is larger than its declared 5 bytes"
     assert sum(reads) <= 256 * 1024  # stopped within the first block

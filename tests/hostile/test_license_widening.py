@@ -12,8 +12,8 @@ from pathlib import Path
 
 from backend.release import build_release
 from curation.licenses import LicenseClass
+from tests.backend.release.release_helpers import Story
 from tests.conftest import Chain
-from tests.release.test_release_helpers import Story
 
 
 def test_widening_a_license_class_does_not_reach_items_already_submitted(
@@ -25,13 +25,13 @@ def test_widening_a_license_class_does_not_reach_items_already_submitted(
     nc = s.item(alice, b"non-commercial essay " * 8, spdx="CC-BY-NC-4.0")
     ds = s.dataset()  # declares commercial use
     s.decide(ds, [nc], {yes: 1})
-    reasons = {e["item_id"]: e["reason"] for e in build_release(s.env(), ds).manifest.doc["exclusions"]}
+    reasons = {e["item_id"]: e["reason"] for e in build_release(s.session(), ds).manifest.doc["exclusions"]}
     assert reasons == {str(nc): "license-not-allowed"}
     lic = s.registry.license(s.lic("CC-BY-NC-4.0"))
     s.registry.set_license("CC-BY-NC-4.0", int(lic.classes) | int(LicenseClass.COMMERCIAL_USE), True)
     later = s.item(alice, b"submitted after the change " * 8, spdx="CC-BY-NC-4.0")
     pid = s.decide(ds, [later], {yes: 1})
-    built = build_release(s.env(), ds)
+    built = build_release(s.session(), ds)
     assert {e["item_id"]: e["reason"] for e in built.manifest.doc["exclusions"]} == {
         str(nc): "license-not-allowed"
     }

@@ -15,13 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from backend.release import BatchUnavailable, build_release
+from backend.chainstate import BatchUnavailable
+from backend.release import build_release
 from curation.batches import leaf_for_bytes
 from curation.governance import ProposalKind
 from curation.merkle import merkle_root
 from curation.unixfs import compute_cid
+from tests.backend.release.release_helpers import ALL, Story
 from tests.conftest import Chain
-from tests.release.test_release_helpers import ALL, Story
 
 _LEAVES = [leaf_for_bytes(i, f"real leaf {i}".encode(), 1, ALL) for i in range(2)]
 _ROOT = merkle_root(_LEAVES)
@@ -61,7 +62,7 @@ def test_a_batch_no_proposal_names_is_never_read(
 ) -> None:
     s, ds, item = _world(chain, tmp_path)
     _poison(s, manifest)
-    built = build_release(s.env(), ds)
+    built = build_release(s.session(), ds)
     assert [row["item_id"] for row in built.manifest.items] == [str(item)]
     assert built.manifest.doc["excluded_batches"] == []
 
@@ -73,7 +74,7 @@ def test_an_accepted_malformed_batch_is_excluded_with_its_problem(
     s, ds, item = _world(chain, tmp_path)
     batch = _poison(s, manifest)
     pid = s.decide(ds, [], {s.signer(1): 1}, batches=[batch])
-    built = build_release(s.env(), ds)
+    built = build_release(s.session(), ds)
     (entry,) = built.manifest.doc["excluded_batches"]
     assert (entry["batch_id"], entry["reason"], entry["source"]) == (
         str(batch),
@@ -91,14 +92,14 @@ def test_an_accepted_unreadable_batch_names_batch_proposal_and_remedy_and_remove
     batch = _poison(s, None)
     pid = s.decide(ds, [], {s.signer(1): 1}, batches=[batch])
     with pytest.raises(BatchUnavailable) as err:
-        build_release(s.env(), ds)
+        build_release(s.session(), ds)
     message = str(err.value)
     for needed in (f"batch {batch}", f"proposal {pid}", "curation ipfs add", f"REMOVE of batch {batch}"):
         assert needed in message
     other = s.dataset("another dataset")  # a dataset that never accepted the batch is not affected
-    assert build_release(s.env(), other).manifest.doc["items"] == []
+    assert build_release(s.session(), other).manifest.doc["items"] == []
     rid = s.decide(ds, [], {s.signer(1): 1}, batches=[batch], kind=ProposalKind.REMOVE)
-    built = build_release(s.env(), ds)
+    built = build_release(s.session(), ds)
     assert [row["item_id"] for row in built.manifest.items] == [str(item)]
     assert built.manifest.doc["excluded_batches"] == [
         {"batch_id": str(batch), "reason": "removed", "detail": f"removed by proposal {rid}", "source": pid}
@@ -111,7 +112,7 @@ def test_leaf_revocation_before_the_batch_is_read_still_counts(chain: Chain, tmp
     batch, _ = s.batch(bob, [b"leaf kept " * 9, b"leaf revoked " * 9], spdx="CC0-1.0")
     bob.revoke_leaf(batch, 1)  # folded while the batch is still a header; replayed when it is read
     s.decide(ds, [], {s.signer(1): 1}, batches=[batch])
-    built = build_release(s.env(), ds)
+    built = build_release(s.session(), ds)
     reasons = {e["ref"]: e["reason"] for e in built.manifest.doc["exclusions"]}
     assert reasons == {f"batch:{batch}:1": "revoked"}
     assert hashlib.sha256(b"leaf kept " * 9).hexdigest() in {row["sha256"] for row in built.manifest.items}

@@ -16,8 +16,8 @@ import pytest
 
 from backend.errors import ContractRevert
 from backend.release import build_release
+from tests.backend.release.release_helpers import ALL, Story
 from tests.conftest import Chain
-from tests.release.test_release_helpers import ALL, Story
 
 BYTES = b"Alice's essay, later withdrawn. " * 20
 
@@ -29,16 +29,17 @@ def test_revoked_bytes_do_not_return_under_a_dag_pb_cid(chain: Chain, tmp_path: 
     first = s.item(alice, BYTES)  # raw CIDv1
     ds = s.dataset()
     s.decide(ds, [first], {s.signer(1): 1})
-    assert [row["item_id"] for row in build_release(s.env(), ds).manifest.items] == [str(first)]
+    assert [row["item_id"] for row in build_release(s.session(), ds).manifest.items] == [str(first)]
     alice.revoke_consent(first)
     dag_pb = s.store.put_bytes(BYTES, cid_version=0).cid  # the dag-pb CIDv0 of the same bytes
     r = mallory.submit_item(dag_pb, hashlib.sha256(BYTES).digest(), len(BYTES), s.lic("CC0-1.0"), ALL)
     copy = int(r.event("ItemSubmitted")["itemId"])
     s.decide(ds, [copy], {s.signer(1): 1})
-    built = build_release(s.env(), ds)
+    built = build_release(s.session(), ds)
     assert built.manifest.doc["items"] == []
     reasons = {e["item_id"]: (e["reason"], e["detail"]) for e in built.manifest.doc["exclusions"]}
-    assert reasons[str(first)] == ("revoked", "")
+    assert reasons[str(first)][0] == "revoked"
+    assert reasons[str(first)][1].startswith("revoked in block ")  # manifest v2 states the revocation's block
     assert reasons[str(copy)] == (
         "duplicate-content",
         f"the same content (sha256 {hashlib.sha256(BYTES).hexdigest()}) was registered first as item:{first}",
@@ -58,4 +59,4 @@ def test_a_declared_sha256_alone_cannot_squat_on_content(chain: Chain, tmp_path:
     honest = s.item(alice, BYTES)
     ds = s.dataset()
     s.decide(ds, [honest], {s.signer(1): 1})
-    assert [row["item_id"] for row in build_release(s.env(), ds).manifest.items] == [str(honest)]
+    assert [row["item_id"] for row in build_release(s.session(), ds).manifest.items] == [str(honest)]

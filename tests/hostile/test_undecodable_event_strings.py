@@ -22,13 +22,15 @@ from typing import Any
 from eth_abi.abi import encode as abi_encode
 from eth_utils.crypto import keccak
 
-from backend.api.state_adapter import StateReadModel
+from backend.api.chain_readmodel import ChainReadModel
 from backend.chain.accounts import Signer
-from backend.release import build_release, fold_state, open_indexer, publish_release, verify_release
+from backend.chainstate import fold_index
+from backend.index import open_indexer
+from backend.release import build_release, publish_release, verify_release
 from curation.events import ChainText, ContributorRegistered, ProfileUpdated, VoteCast, raw_text
 from curation.governance import ProposalKind
+from tests.backend.release.release_helpers import Story, governed
 from tests.conftest import Chain
-from tests.release.test_release_helpers import Story, governed
 
 BAD_PROFILE = b"ipfs://\xff\xfe\xc3(profile"
 BAD_REGISTER = b"\x80\x81 \xed\xa0\x80 not text"  # a lone continuation byte and an encoded surrogate
@@ -69,7 +71,7 @@ def test_releases_build_publish_and_verify_after_strings_that_are_not_utf8(
     chain: Chain, tmp_path: Path
 ) -> None:
     s, ids = governed(chain, tmp_path / "store")
-    env = s.env()
+    env = s.session()
     before = build_release(env, ids["ds"], parent=None)
     i5 = s.item(s.registry.with_signer(s.signer(5)), b"epsilon " * 40)
     hit = _attack(s, ids["ds"], i5)
@@ -89,7 +91,7 @@ def test_releases_build_publish_and_verify_after_strings_that_are_not_utf8(
     indexer = open_indexer(env)
     try:
         indexer.sync()
-        state = fold_state(env, indexer, s.block)
+        state = fold_index(env, indexer, s.block)
     finally:
         indexer.close()
     kept = state.contributors[alice].profile_uri
@@ -125,7 +127,7 @@ def test_event_lookups_and_receipts_decode_strings_that_are_not_utf8(chain: Chai
 def test_the_api_read_model_starts_and_serves_the_display_text(chain: Chain, tmp_path: Path) -> None:
     s, ids = governed(chain, tmp_path / "store")
     hit = _attack(s, ids["ds"], ids["i4"])
-    model = StateReadModel(s.env(), ttl=60, clock=lambda: 0.0)
+    model = ChainReadModel(s.session(), ttl=60, clock=lambda: 0.0)
     model.refresh()  # raised UndecodableLog before the fix
     alice = model.contributor(hit["alice"].address)
     assert alice.profile_uri == BAD_PROFILE.decode("utf-8", "replace")

@@ -32,7 +32,7 @@ from backend.chain.deployment import Deployment, deploy_all
 from backend.chain.registry import RegistryClient
 from backend.chain.token import TokenClient
 from backend.chain.voting import DatasetParams, VotingClient
-from backend.index import Store
+from backend.index import IndexDb
 from backend.ipfs import EmbeddedStore
 from curation.consent import Consent
 from curation.governance import ProposalKind
@@ -184,14 +184,14 @@ def test_the_indexer_syncs_through_unlinked_blocks(world: World, tmp_path: Path,
         base += ["--address", address]
     # First leave the cursor among the unlinked blocks, then sync from there to the head.
     world.run(*base, "--confirmations", str(MINED // 2))
-    store = Store(f"sqlite:///{db}")
+    store = IndexDb(f"sqlite:///{db}")
     cursor = store.cursor()
     store.close()
     assert cursor is not None
     assert world.block(cursor.number + 1)["parentHash"] == ZERO_HASH
     done = world.run(*base)
     assert f"indexed to block {world.head}:" in done.stdout
-    store = Store(f"sqlite:///{db}")
+    store = IndexDb(f"sqlite:///{db}")
     try:
         stored = [(log.block_number, log.log_index, log.block_hash) for log in store.logs()]
         assert store.cursor() is not None

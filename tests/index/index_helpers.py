@@ -9,7 +9,7 @@ from backend.chain.accounts import dev_signers
 from backend.chain.connection import connect
 from backend.chain.deployment import Deployment, deploy_all
 from backend.chain.logs import RawLog, RpcLogFetcher
-from backend.index import Indexer, Store
+from backend.index import IndexDb, Indexer
 from benchmarks.index import TokenTraffic
 from tests.integration.hardhat import HardhatNode
 
@@ -27,7 +27,7 @@ def deploy_with_traffic(hardhat: HardhatNode) -> tuple[Deployment, TokenTraffic]
 
 def stored_prefix(db: Path) -> tuple[list[RawLog], int]:
     """The logs stored in the sqlite index `db` and its cursor block (-1 before the first sync)."""
-    store = Store(f"sqlite:///{db}")
+    store = IndexDb(f"sqlite:///{db}")
     cursor = store.cursor()
     stored = store.logs()
     store.close()

@@ -16,7 +16,7 @@ import pytest
 
 from backend.chain.deployment import Deployment
 from backend.chain.logs import RpcLogFetcher
-from backend.index import Indexer, Store
+from backend.index import IndexDb, Indexer
 from tests.index.index_helpers import deploy_with_traffic, stored_prefix
 from tests.integration.hardhat import ROOT, HardhatNode
 
@@ -26,21 +26,21 @@ pytestmark = pytest.mark.integration
 KILLS_WHILE_RUNNING = 6
 KILLS_INSIDE_COMMIT = 6
 
-# The real entry point, with Store._set_cursor (the last write of every commit) made to SIGKILL the process
+# The real entry point, with IndexDb._set_cursor (the last write of every commit) made to SIGKILL the process
 # on its n-th call: the deletes and inserts of that batch are done, the commit is not.
 _CRASH_INSIDE_COMMIT = """
 import os, signal, sys
 from backend.index import store
 n = int(sys.argv[1])
 calls = 0
-original = store.Store._set_cursor
+original = store.IndexDb._set_cursor
 def crashing(self, conn, ref, chain_id):
     global calls
     calls += 1
     if calls == n:
         os.kill(os.getpid(), signal.SIGKILL)
     return original(self, conn, ref, chain_id)
-store.Store._set_cursor = crashing
+store.IndexDb._set_cursor = crashing
 from backend.index.__main__ import main
 sys.exit(main(sys.argv[2:]))
 """
@@ -91,7 +91,7 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
-def _assert_consistent(db: Path, truth: Store) -> int:
+def _assert_consistent(db: Path, truth: IndexDb) -> int:
     """Every block up to the cursor holds exactly the node's logs; nothing above it; returns the cursor."""
     stored, limit = stored_prefix(db)
     assert stored == truth.logs(limit)
@@ -123,7 +123,7 @@ def test_killed_and_restarted_indexer_ends_identical(setup: Setup, tmp_path: Pat
             time.sleep(0.002)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        seen.append(_assert_consistent(db, truth.store))
+        seen.append(_assert_consistent(db, truth.db))
 
     for _ in range(KILLS_INSIDE_COMMIT):
         nth = rng.randint(1, 12)
@@ -136,7 +136,7 @@ def test_killed_and_restarted_indexer_ends_identical(setup: Setup, tmp_path: Pat
         )
         assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
         before = seen[-1]
-        seen.append(_assert_consistent(db, truth.store))
+        seen.append(_assert_consistent(db, truth.db))
         assert seen[-1] == before + nth - 1  # one-block batches: nth-1 committed, the nth undone by the kill
 
     assert all(setup.deployment.deploy_block <= c < setup.end for c in seen)  # every kill was mid-sync

@@ -22,7 +22,7 @@ from sqlalchemy import update
 
 from backend.chain.deployment import Deployment
 from backend.chain.logs import BlockRef, RpcLogFetcher
-from backend.index import IndexDatabaseError, Indexer, IndexMismatchError, Store, schema
+from backend.index import IndexDatabaseError, IndexDb, Indexer, IndexMismatchError, schema
 from benchmarks.index import TokenTraffic
 from tests.index.index_helpers import deploy_with_traffic, indexer_opener, node_logs
 from tests.index.test_index_reorg import run_reorg_scenarios
@@ -63,7 +63,7 @@ def test_backfill_and_resync_equal_sqlite_without_duplicates(
     traffic.blocks(random.Random(3), 12, max_txs=4)
     open_indexer = indexer_opener(hardhat.url, deployment)
     pg, lite = open_indexer(pg_db), open_indexer(f"sqlite:///{tmp_path / 'lite.sqlite'}")
-    assert pg.store.engine.dialect.name == "postgresql"
+    assert pg.db.engine.dialect.name == "postgresql"
     result = pg.sync()
     lite.sync()
     assert result.batches > 3
@@ -78,12 +78,12 @@ def test_backfill_and_resync_equal_sqlite_without_duplicates(
     reopened = open_indexer(pg_db)
     assert reopened.sync().logs_added == 0
     assert reopened.dump() == before
-    assert reopened.store.count_logs() == len(node_logs(traffic, deployment))
+    assert reopened.db.count_logs() == len(node_logs(traffic, deployment))
 
     # Roll the cursor back into the middle and sync over the same blocks again: same rows, no duplicates.
-    recorded = pg.store.recorded_blocks()
+    recorded = pg.db.recorded_blocks()
     middle = recorded[len(recorded) // 2]
-    removed = pg.store.rollback(middle, pg.chain_id, pg.state_block())
+    removed = pg.db.rollback(middle, pg.chain_id, pg.state_block())
     assert removed > 0
     assert pg.sync().logs_added == removed
     assert pg.dump() == before
@@ -144,7 +144,7 @@ def test_a_postgres_database_of_another_deployment_is_refused(
         Indexer(pg_db, fetcher, addresses, deployment.deploy_block, chain_id=1)
     with pytest.raises(IndexMismatchError):
         Indexer(pg_db, RpcLogFetcher(hardhat.url, addresses[:3]), addresses[:3], deployment.deploy_block)
-    store = Store(pg_db)
+    store = IndexDb(pg_db)
     with store.engine.begin() as conn:
         conn.execute(update(schema.deployment).values(schema_version=schema.SCHEMA_VERSION + 1))
     store.close()
@@ -166,14 +166,14 @@ def test_two_writers_on_one_postgres_database_never_interleave(
     a, b = open_indexer(pg_db), open_indexer(pg_db)
     checked = threading.Event()
     a_done = threading.Event()
-    original = b.store._expect_cursor
+    original = b.db._expect_cursor
 
     def stalling(conn: object, expected: BlockRef | None) -> None:
         original(conn, expected)  # type: ignore[arg-type]
         checked.set()
         a_done.wait(timeout=3)  # without serialisation A commits right now
 
-    b.store._expect_cursor = stalling  # type: ignore[method-assign]
+    b.db._expect_cursor = stalling  # type: ignore[method-assign]
     outcome: dict[str, object] = {}
 
     def run(name: str, indexer: Indexer) -> None:
@@ -196,7 +196,7 @@ def test_two_writers_on_one_postgres_database_never_interleave(
     assert isinstance(outcome["a"], IndexDatabaseError), outcome
     assert "moved underneath" in str(outcome["a"])
     assert time.monotonic() - started > 2  # A really waited for B's transaction
-    b.store._expect_cursor = original  # type: ignore[method-assign]
+    b.db._expect_cursor = original  # type: ignore[method-assign]
     lite = open_indexer(f"sqlite:///{tmp_path / 'lite.sqlite'}")
     lite.sync()
     assert a.sync().logs_added == 0
@@ -220,7 +220,7 @@ def test_a_dump_is_one_snapshot_while_a_writer_commits(
     before = reader.dump()
     traffic.blocks(random.Random(10), 3, max_txs=3)
     read_cursor, committed = threading.Event(), threading.Event()
-    original = reader.store._cursor
+    original = reader.db._cursor
 
     def stalling(conn: object) -> BlockRef | None:
         ref = original(conn)  # type: ignore[arg-type]
@@ -228,16 +228,16 @@ def test_a_dump_is_one_snapshot_while_a_writer_commits(
         assert committed.wait(timeout=30)
         return ref
 
-    reader.store._cursor = stalling  # type: ignore[method-assign]
+    reader.db._cursor = stalling  # type: ignore[method-assign]
     dumped: list[bytes] = []
-    thread = threading.Thread(target=lambda: dumped.append(reader.store.dump()))
+    thread = threading.Thread(target=lambda: dumped.append(reader.db.dump()))
     thread.start()
     assert read_cursor.wait(timeout=30)
     assert writer.sync().logs_added > 0
     committed.set()
     thread.join(timeout=30)
     assert dumped == [before]
-    reader.store._cursor = original  # type: ignore[method-assign]
+    reader.db._cursor = original  # type: ignore[method-assign]
     assert reader.dump() == writer.dump() != before
     writer.close()
     reader.close()
@@ -267,7 +267,7 @@ def test_cli_index_on_postgres(
     assert "0 logs added in 0 batches" in again.stdout
     lite = indexer_opener(hardhat.url, deployment, max_range=2000)(f"sqlite:///{tmp_path / 'lite.sqlite'}")
     lite.sync()
-    store = Store(pg_db)
+    store = IndexDb(pg_db)
     assert store.dump() == lite.dump()
     store.close()
     lite.close()

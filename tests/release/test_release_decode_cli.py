@@ -42,4 +42,4 @@ def test_commands_need_an_rpc_url(args: list[str], monkeypatch: pytest.MonkeyPat
     register(app)
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 1
-    assert "error: releases need --rpc URL" in result.output
+    assert f"error: `curation {args[0]}` needs --rpc URL" in result.output

@@ -14,23 +14,26 @@ import pytest
 
 from backend.chain.accounts import Signer, dev_signers
 from backend.chain.connection import connect
-from backend.chain.deployment import CONTRACTS, deploy_all
+from backend.chain.deployment import deploy_all
 from backend.chain.registry import RegistryClient
 from backend.chain.voting import DatasetParams, VotingClient
+from backend.chainstate import FoldedChain, chain_context, fold_index
+from backend.contribute import store_batch_manifest
 from backend.errors import ChainError, ContractRevert
-from backend.index import Indexer
-from backend.release import ReleaseEnv, fold_state, open_indexer, prepare_dataset, store_batch_manifest
+from backend.index import Indexer, open_indexer
+from backend.release.build import prepare_dataset
+from backend.session import Session
 from curation.batches import leaf_for_bytes
 from curation.consent import Consent
 from curation.governance import ProposalKind, ProposalStatus
-from curation.manifest import ChainContext, build_manifest
+from curation.manifest import build_manifest
 from curation.merkle import Leaf, MerkleTree
 from curation.report import build_report
 from curation.unixfs import compute_cid
+from tests.backend.release.release_helpers import Story
 from tests.conftest import Chain
 from tests.index.test_index_reorg import run_reorg_scenarios
 from tests.integration.hardhat import HardhatNode
-from tests.release.test_release_helpers import Story
 
 pytestmark = pytest.mark.integration
 
@@ -68,7 +71,7 @@ class World:
 
     node: HardhatNode
     story: Story
-    env: ReleaseEnv
+    env: Session
     dataset_id: int
     curators: list[Signer]
     contributors: dict[str, RegistryClient]  # lowercase address -> client sending as that contributor
@@ -130,7 +133,7 @@ def _build_world(node: HardhatNode, store_dir: Path) -> World:
     contributors = {s.signer.address.lower(): s for s in (alice, bob, carol) if s.signer is not None}
     r = story.voting.create_dataset("reorg commons", compute_cid(b"reorg commons").cid.encode(), USE, PARAMS)
     ds = int(r.event("DatasetCreated")["datasetId"])
-    env = ReleaseEnv(w3, deployment, story.store)
+    env = story.session()
     world = World(node, story, env, ds, curators, contributors)
     a = [story.item(alice, f"alice text {i} ".encode() * (20 + 7 * i)) for i in range(5)]
     b = [
@@ -345,15 +348,10 @@ def _derive(world: World, indexer: Indexer) -> Derived:
     assert cursor is not None
     header = world.w3.eth.get_block(cursor.number)
     assert "0x" + bytes(header["hash"]).hex() == cursor.hash, "the index's cursor is not on the node's chain"
-    state = fold_state(world.env, indexer, cursor.number)
-    ctx = ChainContext(
-        chain_id=world.env.deployment.chain_id,
-        contracts={name: world.env.deployment.address(name).lower() for name in CONTRACTS},
-        state_block=cursor.number,
-        state_block_hash=cursor.hash,
-        state_timestamp=int(header["timestamp"]),
-    )
-    prepare_dataset(world.env, state, world.dataset_id, ctx)
+    state = fold_index(world.env, indexer, cursor.number)
+    ctx = chain_context(world.env, cursor.number)
+    assert ctx.state_block_hash == cursor.hash
+    prepare_dataset(world.env, FoldedChain(state, ctx), world.dataset_id)
     built = build_manifest(state, world.dataset_id, ctx, shard_items=SHARD_ITEMS)
     report = build_report(state, built, None)
     return Derived(

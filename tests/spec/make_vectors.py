@@ -6,9 +6,9 @@
 
 Each vector is a small chain story told with `Story`: the events the contracts would emit, the batch manifests
 and item bytes a build reads, the chain context and the build parameters. The project's own code computes the
-expected manifest once (tests/spec/test_conformance_vectors.py `build_vector`, the release path); from then on
-the files are the reference, and the test holds the code to them. The FROZEN table to paste into the test is
-printed at the end.
+expected manifest once under every manifest schema (tests/spec/test_conformance_vectors.py `build_vector`, the
+release path); from then on the files are the reference, and the test holds the code to them. The FROZEN tables
+to paste into the test are printed at the end.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from curation import events as ev
 from curation.batches import build_batch_manifest, leaf_for_bytes
 from curation.cid import CID, DAG_PB, SHA2_256
 from curation.errors import InvalidInput
-from curation.manifest import MANIFEST_SCHEMA
+from curation.manifest import MANIFEST_SCHEMA_V1, MANIFEST_SCHEMAS
 from curation.merkle import Leaf, merkle_root
 from curation.unixfs import compute_cid
 from curation.weights import COMMONS_V1
@@ -417,7 +417,6 @@ class Story:
             "name": self.name,
             "title": self.title,
             "covers": self.covers,
-            "manifest_schema": MANIFEST_SCHEMA,
             "scheme": COMMONS_V1,
             "build": {
                 "dataset_id": self.dataset_id,
@@ -1428,7 +1427,161 @@ def v46() -> tuple[Story, dict[str, Any]]:
     return s, s.vector()
 
 
+# --- vectors added with manifest v2 (they show what v2 settles; built under every schema like the others) -----
+
+
+@vector
+def v47() -> tuple[Story, dict[str, Any]]:
+    s = Story(
+        "47-same-block-acceptances-in-log-order",
+        "Five proposals finalized in one block: the log index orders them (INCLUDE 2 before INCLUDE 1 for a shared "
+        "item; REMOVE 5 before INCLUDE 6 of the same item, so the INCLUDE wins; REMOVE 4 takes an item out). "
+        "Manifest v1 records only accepted_block, v2 also accepted_log_index",
+        [
+            "acceptance order key",
+            "same-block finalization",
+            "accepted_log_index",
+            "REMOVE then INCLUDE",
+            "removals",
+        ],
+    )
+    s.standard()
+    a, b = s.item(ALICE, blob("a", 60)), s.item(BOB, blob("b", 60))
+    shared = s.item(CAROL, blob("shared", 90))
+    c, d = s.item(ALICE, blob("c", 50)), s.item(BOB, blob("d", 70))
+    ds = s.dataset()
+    votes: dict[int, int] = {}
+    for kind, items in (
+        (INCLUDE, [a, shared]),
+        (INCLUDE, [b, shared]),
+        (INCLUDE, [c, d]),
+        (REMOVE, [c]),
+        (REMOVE, [d]),
+        (INCLUDE, [d]),
+    ):
+        pid = s.propose(ds, kind, items)
+        votes[pid] = s.vote(pid, CURATORS[0], FOR)
+    s.next_block(s.period)
+    s.finalize(3, (votes[3], 0, 0))
+    s.next_block()
+    for pid in (2, 5, 4, 6, 1):  # one block, in this log order
+        s.finalize(pid, (votes[pid], 0, 0))
+    s.next_block()
+    return s, s.vector()
+
+
+@vector
+def v48() -> tuple[Story, dict[str, Any]]:
+    s = Story(
+        "48-every-gate-reason-with-its-facts",
+        "One commercial dataset with an item for every gate reason: removed, revoked (an item and a batch leaf), "
+        "consent-mismatch, consent-expired, license-not-allowlisted (a disabled and an unknown license), "
+        "license-not-allowed (a non-commercial license and one narrowed after submission), empty. Manifest v1 "
+        "leaves their detail empty; v2 states the facts each reason rests on",
+        ["gate exclusion details", "every gate reason", "license history", "leaf consent changes"],
+    )
+    s.standard()
+    s.license(5, "LicenseRef-withdrawn", C_USE)
+    s.license(6, "LicenseRef-narrowed", C_USE | ATTRIBUTION)
+    s.next_block()
+    state_block = s.block + 60
+    ok = s.item(CAROL, blob("ok", 80))
+    removed = s.item(ALICE, blob("removed", 80))
+    revoked = s.item(BOB, blob("revoked", 80))
+    mismatch = s.item(ALICE, blob("mismatch", 80), consent=TRAIN | GENERATIVE)
+    expired = s.item(BOB, blob("expired", 80), expiry=timestamp(state_block))
+    withdrawn = s.item(ALICE, blob("withdrawn", 80), license_id=5)
+    unknown = s.item(BOB, blob("unknown", 80), license_id=99)
+    noncommercial = s.item(ALICE, blob("nc", 80), license_id=CC_BY_NC)
+    narrowed = s.item(BOB, blob("narrowed", 80), license_id=6)
+    empty = s.item(CAROL, b"")
+    leaves, contents = s.leaves("leaf", [40, 41])
+    batch = s.batch(CAROL, leaves, shared=(CC0, ALL_CONSENT, 0), ship=contents)
+    s.next_block()
+    s.revoke(revoked, BOB)
+    s.narrow_leaf(batch, CAROL, 1, 0)
+    s.license(5, "LicenseRef-withdrawn", C_USE, allowed=False)
+    s.license(6, "LicenseRef-narrowed", ATTRIBUTION)
+    s.next_block()
+    ds = s.dataset(name="commercial corpus", use=TRAIN | COMMERCIAL)
+    items = [ok, removed, revoked, mismatch, expired, withdrawn, unknown, noncommercial, narrowed, empty]
+    s.decide(ds, items, [batch])
+    s.decide(ds, [removed], kind=REMOVE)
+    assert s.block <= state_block
+    return s, s.vector(state_block)
+
+
+@vector
+def v49() -> tuple[Story, dict[str, Any]]:
+    s = Story(
+        "49-tiny-scores-and-weights-in-plain-notation",
+        "prior_strength_bps 0 and floor_eps 0: a score of 1E-9, a score of 0, an exact weight below 1e-6 and a "
+        "zero exact weight. Manifest v1 prints them in exponent form (1.000000000E-9, 0E-18, 0E-30), v2 in plain "
+        "notation with the same digits",
+        [
+            "printed precision of score",
+            "printed precision of exact_weight",
+            "exponent notation",
+            "attested content",
+        ],
+    )
+    s.standard()
+    tiny = s.item(ALICE, b"x")
+    huge = s.attested_item(BOB, "ten-million-again", 10_000_000)
+    zero = s.item(CAROL, blob("zero-score", 40))
+    gone = s.item(ALICE, blob("gone", 40))
+    s.revoke(gone, ALICE)
+    s.next_block()
+    ds = s.dataset()
+    for items, tallies in (
+        ([tiny], (1, 999_999_999, 0)),
+        ([huge], (600 * WEI, 0, 0)),
+        ([zero], (0, 300 * WEI, 0)),
+        ([gone], (100 * WEI, 0, 0)),
+    ):
+        pid = s.propose(ds, INCLUDE, items)
+        s.vote(pid, CURATORS[0], FOR, weight=tallies[0])
+        s.vote(pid, CURATORS[1], AGAINST, weight=tallies[1])
+        s.next_block(s.period)
+        s.finalize(pid, tallies)
+        s.next_block()
+    s.params = {"prior_strength_bps": 0, "floor_eps": "0", "alpha": "1"}
+    return s, s.vector()
+
+
+@vector
+def v50() -> tuple[Story, dict[str, Any]]:
+    s = Story(
+        "50-attribution-from-submission-classes",
+        "attribution_required: an attribution bit dropped after submission, two license ids sharing one SPDX text "
+        "and an attribution bit added after submission. Manifest v1 reads the current classes of every license "
+        "with the same SPDX text; v2 reads the classes each item was submitted under",
+        ["attribution_required", "license history", "licenses sharing an SPDX text"],
+    )
+    s.standard()
+    s.license(7, "LicenseRef-house", C_USE | ATTRIBUTION)
+    s.license(8, "LicenseRef-shared", C_USE)
+    s.license(9, "LicenseRef-shared", C_USE | ATTRIBUTION)
+    s.license(10, "LicenseRef-late", C_USE)
+    s.next_block()
+    dropped = s.item(ALICE, blob("dropped", 70), license_id=7)
+    shared = s.item(BOB, blob("shared", 70), license_id=8)
+    added = s.item(CAROL, blob("added", 70), license_id=10)
+    s.next_block()
+    s.license(7, "LicenseRef-house", C_USE)  # attribution dropped after submission
+    s.license(10, "LicenseRef-late", C_USE | ATTRIBUTION)  # attribution added after submission
+    s.next_block()
+    ds = s.dataset()
+    s.decide(ds, [dropped, shared, added])
+    return s, s.vector()
+
+
 # --- writing ---------------------------------------------------------------------------------------------------
+
+
+def manifest_file(schema: str) -> str:
+    """`manifest.json` for manifest v1 (the name the first vectors used), `manifest.v2.json` and so on after."""
+    return "manifest.json" if schema == MANIFEST_SCHEMA_V1 else f"manifest.{schema.rsplit('/', 1)[1]}.json"
 
 
 def render(story: Story, doc: dict[str, Any]) -> dict[str, bytes]:
@@ -1438,53 +1591,52 @@ def render(story: Story, doc: dict[str, Any]) -> dict[str, bytes]:
         name = f"batch-manifest-{i}.json"
         doc["batch_manifests"][text] = name
         files[name] = data
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, data in files.items():
-            (Path(tmp) / name).write_bytes(data)
-        try:
-            built = build_vector(Vector(story.name, Path(tmp), doc))
-        except InvalidInput as exc:
-            doc["expected"] = {"error": type(exc).__name__, "message": str(exc)}
-            built = None
-    if built is not None:
-        doc["expected"] = {
-            "manifest": "manifest.json",
-            "sha256": built.sha256,
-            "cid": built.cid,
-            "parts": [
-                {
-                    "file": f"manifest-part-{p.index:05d}.json",
-                    "sha256": p.sha256,
-                    "cid": p.cid,
-                    "count": p.count,
-                }
-                for p in built.parts
-            ],
-        }
-        files["manifest.json"] = built.data
+    doc["expected"] = {}
+    for schema in MANIFEST_SCHEMAS:
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, data in files.items():
+                (Path(tmp) / name).write_bytes(data)
+            try:
+                built = build_vector(Vector(story.name, Path(tmp), doc), schema)
+            except InvalidInput as exc:
+                doc["expected"][schema] = {"error": type(exc).__name__, "message": str(exc)}
+                continue
+        name = manifest_file(schema)
+        parts = []
         for p in built.parts:
-            files[f"manifest-part-{p.index:05d}.json"] = p.data
+            part_name = f"manifest-part-{p.index:05d}.json"  # parts are the same bytes under every schema
+            if files.setdefault(part_name, p.data) != p.data:
+                raise SystemExit(f"{story.name}: part {p.index} differs between manifest schemas")
+            parts.append({"file": part_name, "sha256": p.sha256, "cid": p.cid, "count": p.count})
+        doc["expected"][schema] = {"manifest": name, "sha256": built.sha256, "cid": built.cid, "parts": parts}
+        files[name] = built.data
     files["vector.json"] = (json.dumps(doc, indent=1, ensure_ascii=True) + "\n").encode()
     return files
 
 
-def index(rows: Sequence[tuple[str, str, list[str], str]]) -> bytes:
-    """docs/spec/vectors/README.md: every vector with what it shows and what it covers."""
+def index(rows: Sequence[tuple[str, str, list[str], list[str]]]) -> bytes:
+    """docs/spec/vectors/README.md: every vector with what it shows, what it covers and its outcomes."""
     lines = [
-        "# Conformance vectors (`curation-commons/manifest/v1`, `commons-v1`)",
+        "# Conformance vectors (manifests `curation-commons/manifest/v1` and `v2`, scheme `commons-v1`)",
         "",
-        "Each directory holds `vector.json` (inputs and expected outcome, format in",
+        "Each directory holds `vector.json` (inputs and the expected outcome under each manifest schema, format in",
         "[../commons-v1.md, Appendix A](../commons-v1.md#appendix-a-the-vector-format)) and, unless the build must",
-        "fail, `manifest.json` (the expected bytes), its parts `manifest-part-NNNNN.json` and the batch manifests",
-        "it reads. Generated once by `python -m tests.spec.make_vectors`; frozen since (a change of bytes needs a",
-        "new version). Checked by `tests/spec/test_conformance_vectors.py`.",
+        "fail, `manifest.json` (the expected manifest v1 bytes), `manifest.v2.json` (manifest v2), their parts",
+        "`manifest-part-NNNNN.json` (the same bytes under both) and the batch manifests it reads. Generated once",
+        "by `python -m tests.spec.make_vectors`; frozen since (a change of bytes needs a new version). Checked by",
+        "`tests/spec/test_conformance_vectors.py`.",
         "",
-        "| vector | shows | covers | outcome |",
-        "|---|---|---|---|",
+        "| vector | shows | covers | v1 | v2 |",
+        "|---|---|---|---|---|",
     ]
-    for name, title, covers, outcome in rows:
-        shown = f"fails: `{outcome[6:]}`" if outcome.startswith("error:") else f"sha256 `{outcome[:16]}...`"
-        lines.append(f"| [{name}]({name}/vector.json) | {title} | {'; '.join(covers)} | {shown} |")
+    for name, title, covers, outcomes in rows:
+        shown = [
+            f"fails: `{outcome[6:]}`" if outcome.startswith("error:") else f"sha256 `{outcome[:16]}...`"
+            for outcome in outcomes
+        ]
+        lines.append(
+            f"| [{name}]({name}/vector.json) | {title} | {'; '.join(covers)} | {' | '.join(shown)} |"
+        )
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -1497,8 +1649,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", help="generate only the vector with this name")
     args = parser.parse_args(argv)
     changed: list[str] = []
-    frozen: list[tuple[str, str]] = []
-    rows: list[tuple[str, str, list[str], str]] = []
+    frozen: dict[str, list[tuple[str, str]]] = {schema: [] for schema in MANIFEST_SCHEMAS}
+    rows: list[tuple[str, str, list[str], list[str]]] = []
     names = set()
     for make in VECTORS:
         story, doc = make()
@@ -1508,10 +1660,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.only and story.name != args.only:
             continue
         files = render(story, doc)
-        expected = doc["expected"]
-        frozen.append(
-            (story.name, f"error:{expected['error']}" if "error" in expected else expected["sha256"])
-        )
+        outcomes = []
+        for schema, expected in doc["expected"].items():
+            outcome = f"error:{expected['error']}" if "error" in expected else expected["sha256"]
+            frozen[schema].append((story.name, outcome))
+            outcomes.append(outcome)
+        rows.append((story.name, story.title, story.covers, outcomes))
         target = VECTORS_DIR / story.name
         existing = {p.name: p.read_bytes() for p in target.iterdir()} if target.is_dir() else {}
         if existing == files:
@@ -1532,9 +1686,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             readme.write_bytes(index(rows))
             print(f"wrote {readme}")
-    print("FROZEN entries (tests/spec/test_conformance_vectors.py):")
-    for name, outcome in frozen:
-        print(f'        "{name}": "{outcome}",')
+    for schema, entries in frozen.items():
+        print(f"FROZEN entries under {schema} (tests/spec/test_conformance_vectors.py):")
+        for name, outcome in entries:
+            print(f'        "{name}": "{outcome}",')
     if changed:
         print(
             "these vectors would change: "

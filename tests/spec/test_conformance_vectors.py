@@ -1,13 +1,14 @@
 """Conformance vectors of docs/spec/commons-v1.md: every vector rebuilds byte for byte, and frozen per version.
 
 Each vector (docs/spec/vectors/<name>/vector.json) holds decoded events, the chain context, the build inputs,
-the batch manifests and item bytes a build reads, and the expected manifest bytes beside it. The harness below
-is the release path of backend/release.py (`prepare_dataset` + `build_manifest`) without a chain or a store:
-fold the events up to the state block, read the manifests of the batches the dataset needs, check the bytes
-of every content candidate, build.
+the batch manifests and item bytes a build reads, and the expected manifest bytes beside it under every
+manifest schema (`manifest.json` for v1, `manifest.v2.json` for v2). The harness below is the release path of
+backend/release.py (`prepare_dataset` + `build_manifest`) without a chain or a store: fold the events up to the
+state block, read the manifests of the batches the dataset needs, check the bytes of every content candidate,
+build under each schema.
 
 FROZEN records each vector's manifest sha256 under its (manifest schema, scheme id): released bytes never
-change. A change of bytes needs a new version (a new MANIFEST_SCHEMA or scheme id) and new vectors under it.
+change. A change of bytes needs a new version (a new manifest schema or scheme id) and new vectors under it.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import dataclasses
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any, Final
@@ -28,13 +30,21 @@ from curation import events as ev
 from curation.cid import CID, cid_text
 from curation.content import ContentCheck, ContentChecker, content_cids
 from curation.errors import InvalidInput
-from curation.manifest import BuiltManifest, ChainContext, ParentRelease, build_manifest
+from curation.manifest import (
+    MANIFEST_SCHEMA_V1,
+    MANIFEST_SCHEMA_V2,
+    MANIFEST_SCHEMAS,
+    BuiltManifest,
+    ChainContext,
+    ParentRelease,
+    build_manifest,
+)
 from curation.selection import content_candidates, needed_batches
 from curation.state import BatchLoader, ChainState, admit_batch, fold_events
 from curation.unixfs import compute_cid
 
 VECTORS_DIR: Final = Path(__file__).resolve().parents[2] / "docs" / "spec" / "vectors"
-VECTOR_FORMAT: Final = "curation-commons/conformance-vector/v2"
+VECTOR_FORMAT: Final = "curation-commons/conformance-vector/v3"
 MIN_VECTORS: Final = 30
 
 #: Solidity `string` fields of the events: raw bytes on chain, ChainText here (U+FFFD for invalid UTF-8).
@@ -45,7 +55,7 @@ _DECIMAL: Final = re.compile(r"0|[1-9][0-9]*")
 # (manifest schema, scheme id) -> vector -> sha256 of the expected manifest bytes, or "error:<type>" for a
 # vector whose build must fail. Entries of a released version are never edited: new bytes need a new version.
 FROZEN: Final[dict[tuple[str, str], dict[str, str]]] = {
-    ("curation-commons/manifest/v1", "commons-v1"): {
+    (MANIFEST_SCHEMA_V1, "commons-v1"): {
         "01-empty-dataset": "95faa95551e6ad2ebcfcf22ace2027ec6340002860e07b9dd173f4a7ee1f384f",
         "02-source-without-eligible-items": "942aff9ef04ff14204b0d1b3c37bb9e7074eaafc60a709a9af1cf2ab3eafc3ab",
         "03-one-item": "d5d9d5cad48051e54d8a91b4dfe47bcf8f7fbcf9f9849a8c4419091e6d048464",
@@ -92,21 +102,86 @@ FROZEN: Final[dict[tuple[str, str], dict[str, str]]] = {
         "44-tight-epoch-cap": "345172938a10d1948cc7891cc44889ea458fd25e2b4b73faf3daa0fabbfe9f98",
         "45-latest-metadata-at-state-block": "335aed7cd40e3ee6b959c54b2c3a7fa8a6ae270a721f8252c66b68d0da18f127",
         "46-dataset-without-voting-params": "0872e949999bf7ad92b9c062fa83d9cbc96a574fb5caccc3651af1acb078d1af",
+        # added with manifest v2: the same rules, more stories
+        "47-same-block-acceptances-in-log-order": "5cbb52a3321f91220b628849df4f62826b0cc368e23beb748af37d2679746946",
+        "48-every-gate-reason-with-its-facts": "2bcdd11a7bbf51c8e0fc8ab8b7f5949de68ee0b65b59c955d8b1d830aa0ca3de",
+        "49-tiny-scores-and-weights-in-plain-notation": "7be3c43f13236ba33c3bdcfa243e6fc2f6a00c4d1be1daec2fea51cecdae8cd9",
+        "50-attribution-from-submission-classes": "46bcb54abcc1b472852611df40843c51e3b15a4cd6974558b3381d4200411f9b",
+    },
+    (MANIFEST_SCHEMA_V2, "commons-v1"): {
+        "01-empty-dataset": "a376988fa9fa0793dfc9b042892ddee66960bf5947020eccf1f362d4ee750cc0",
+        "02-source-without-eligible-items": "c9ba7663f1d57044e596b35ff8aa7fcfa2deeb9bfd8f5096478aee6fdb5382c5",
+        "03-one-item": "f11120e545a516d336c3414e1278cc72d9b4fb1b6a2c45ecd243d889d3a3a4c7",
+        "04-two-sources-floor-and-split": "a3e3ea581f7319a775693d27bd92f6447ca04f6ee5c4bcb0a7fe91502c94c44e",
+        "05-epoch-cap-binding": "2beb2a100ef193aa5899237b2daa70b928576139b89b29887f6145e9e212ce0e",
+        "06-contributor-cap-binding": "57a705f8d20b3fbe21082a816db6b024449b5c62676349b0ad0e3bef77da2c98",
+        "07-both-caps-binding": "3b9e3bdca6012ea57d1c1cabf37332e98c03d4384f6c58092010a03ae949123e",
+        "08-tight-contributor-cap": "aff852efcf2f08be59fd19c6c578c95286e66afae5c712c679c85b1d45a1b659",
+        "09-infeasible-contributor-cap": "error:InfeasibleCaps",
+        "10-infeasible-caps-together": "error:InfeasibleCaps",
+        "11-exact-ties-between-cells": "33888cb84c037d737f37943f117a4395ccc057adcffd8293578c36a652a3d32d",
+        "12-exact-ties-within-a-source": "4efb1df7215c815d669681a33864747a0e36ad19fd9200ebf00601181953573e",
+        "13-revocation-before-state-block": "47213f15a14a38afc3ee749e9e83d8727b86bb3168ef2c090ab7e1d72fff7bff",
+        "14-revocation-after-state-block": "6c964b008de08c3358757e36b0779c52f01c2eb6747e421ca904e64f9c81100a",
+        "15-consent-narrowed": "40c36fe9c8f1c93cbee90382f2414c7183a9b9bc4b812bfd76e5efe8a59160c8",
+        "16-remove-then-include": "2564465f199d9222a58fd17c896e84518fdca00c6db25565b69ccb7aa132e2b4",
+        "17-include-then-remove": "97d21766e1a47b6bf5679e7475a3e33baf21d74fa556e6113cd196f5396a53dd",
+        "18-include-remove-include": "51bfb93bca3043b4fad49aa20a1e636b4d6b276b7aac1a99cbe795636e8eef90",
+        "19-batch-shared-terms-and-leaf-consent": "777310fae29a2edd2cfefdc43113c4d6d0a96eea18272607e1610e44dbb63528",
+        "20-batch-dropped-leaves": "b4415401bc23475f0cee36af5715ee926b485259635eacf2722f09b1880a93af",
+        "21-batch-manifest-invalid": "12125d28868306010b697710ec3d7fa020f93269625e4f9e9f46538df6bdd6a4",
+        "22-batch-removed-and-reincluded": "67dad29a2824c65153d5a201435d781cb512e8297f82e7e8ff67fe380df37c71",
+        "23-consent-expiry-at-state-block": "f51cb625c3a152b020b65d242c5387a9717a8004bc523ddc9d66333a1feba0c4",
+        "24-license-noncommercial-in-commercial-dataset": "77a979eeba126603b64ba60e626b4d25da2774b1e616b418b8ed4a830eb4f2ba",
+        "25-license-disabled": "92fe2482815af017ce77048f80f9c21c5facbe439c7e5a36e58ecaa697732d12",
+        "26-license-class-widened-after-submission": "131ecaec5aa3abb96c7e95a1f93e84de00efbe44ec40100e912fa997cac81ec9",
+        "27-huge-sizes-and-supplies": "a1c0ec9467c4445b0b53282add52f00e63b64e63d553504444844250f278c7d2",
+        "28-zero-weight-voters": "fbc04b30b7fb6c46dbe9a4f44962d07ed7e65e7bc6d6d66e67be0424a66c30a3",
+        "29-duplicate-cid": "28ba31a826897b312e151733f9c83e79f9caf314034b7fec2240063d3524235e",
+        "30-duplicate-content-under-another-cid": "00a58e50235a7f6f8194a2b8df9f57abd807a2c2690e84ec44bf40be91c1d63d",
+        "31-declared-size-lie": "0bda5714aa275d7579a356c3e296bb4a251ce2a8ca4321913d7225b43db8994a",
+        "32-declared-sha256-lie": "d33795b3475c59c6aa55007a81e09220e33bbd57f41e2fb9f68123084d006696",
+        "33-sharded-parts-multiblock": "d39e97d6149421cd75856f38a0862e781473116115114a50c93d091518060e53",
+        "34-sharded-parts-small": "f95210c27215f72b45da2c3aa6bae6b37504f828a214d08c0d80bf76d8ddbf63",
+        "35-parent-and-canonical-parameters": "281ba77c3282cf328c4b498070be79f3f44a1e6a6b323ce0599abd58d0de4d92",
+        "36-untrusted-text-and-description-cids": "e5587c249a2449e32cf7d538736b7319b50940d425471e85be29458bbfc87fe6",
+        "37-datasets-are-isolated": "d8386cd8046cf131c17e13a93b632a84095dab8a1566471f16cd02eb8d9fc551",
+        "38-acceptance-order-and-shared-items": "fb05ddce38ae34bb622abf8482bdcbf775d23653a2e884f703cf0bc5fec57d00",
+        "39-rejected-pending-and-late-proposals": "06a269a01c5e7ea2bcf7f304610b30c3554ddeb6b32db1e893e9b24928870dda",
+        "40-tiny-exact-weight": "1b058edd0e7e6c81c492c2a2f778454fdfe333bce128c0085ff1a9d87b51a28c",
+        "41-content-unavailable": "error:ContentNotChecked",
+        "42-batch-manifest-unavailable": "error:BatchNotAdmitted",
+        "43-infeasible-epoch-cap": "error:InfeasibleCaps",
+        "44-tight-epoch-cap": "5e1d82f1da89bc5472658434833ee09c2d9e9b6fc4b37d010dcb73294839c36c",
+        "45-latest-metadata-at-state-block": "1782080b3a37c9af86fe178ef4ce4bbb7d444566a42961fdf101710a9dab6394",
+        "46-dataset-without-voting-params": "f8a97945fdcd54cc196edf81663b44407e5117af77c70a62f982816dcf23f4d8",
+        "47-same-block-acceptances-in-log-order": "4fb93bf7e34fa1da498479474376fc74d34a981b026fc494709353a3d06c626c",
+        "48-every-gate-reason-with-its-facts": "a586690093c53552a6ca436a07cf4b89215c63b36523af044a51b070325f578e",
+        "49-tiny-scores-and-weights-in-plain-notation": "8484d1c2c96a9086d50118cf7abf4b78e8e04424ad113d3299d3d2c35981e5fb",
+        "50-attribution-from-submission-classes": "5dbcff2432adff1aa7b1f77f69b9619028ce26359a4eda24d5c6169e648f2587",
     },
 }
 
-#: sha256 of each released version's table above (canonical JSON of {vector: outcome}): editing a released
-#: table is a deliberate two-step act, never a side effect of regenerating the vectors.
-FROZEN_TABLE_DIGESTS: Final[dict[tuple[str, str], str]] = {
-    (
-        "curation-commons/manifest/v1",
-        "commons-v1",
-    ): "4eb2ec0faa564fb9de2095c5da9ab4f9cce336554b6e89ba1f71e150d4ba6248",
+#: For each version's table above, every time vectors were added: (number of vectors, sha256 of the first that
+#: many entries in name order, as canonical JSON of {vector: outcome}). Vectors may be added to a version
+#: (numbered after the others); an entry recorded once is never edited, and the older digests prove it.
+#: Recording a digest is a deliberate two-step act, never a side effect of regenerating the vectors.
+FROZEN_TABLE_DIGESTS: Final[dict[tuple[str, str], tuple[tuple[int, str], ...]]] = {
+    (MANIFEST_SCHEMA_V1, "commons-v1"): (
+        (46, "4eb2ec0faa564fb9de2095c5da9ab4f9cce336554b6e89ba1f71e150d4ba6248"),
+        (50, "404b84b92dd33af49b555f64b9e3a037ec5005b435521847783fd5697856d40b"),
+    ),
+    (MANIFEST_SCHEMA_V2, "commons-v1"): (
+        (50, "6a0029aac2e0ac3209493eabbc7de63269cbbddeb7eeb5bd3c75e15fcc22a2f8"),
+    ),
 }
 
 
-def table_digest(table: Mapping[str, str]) -> str:
-    return hashlib.sha256(json.dumps(dict(table), sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+def table_digest(table: Mapping[str, str], count: int | None = None) -> str:
+    """sha256 of the first `count` entries of `table` in name order (all of them by default)."""
+    names = sorted(table)[:count]
+    shown = {name: table[name] for name in names}
+    return hashlib.sha256(json.dumps(shown, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 # --- reading a vector ---------------------------------------------------------------------------------------
@@ -197,13 +272,18 @@ class Vector:
     doc: dict[str, Any]
 
     @property
-    def version(self) -> tuple[str, str]:
-        return (str(self.doc["manifest_schema"]), str(self.doc["scheme"]))
+    def schemas(self) -> tuple[str, ...]:
+        """The manifest schemas the vector has expected outcomes for."""
+        return tuple(self.doc["expected"])
 
-    @property
-    def expected(self) -> dict[str, Any]:
-        expected = self.doc["expected"]
-        assert isinstance(expected, dict)
+    def version(self, schema: str) -> tuple[str, str]:
+        """(manifest schema, scheme id): the key of FROZEN the outcome under `schema` belongs to."""
+        return (schema, str(self.doc["scheme"]))
+
+    def expected(self, schema: str) -> dict[str, Any]:
+        expected = self.doc["expected"].get(schema)
+        if not isinstance(expected, dict):
+            raise VectorError(f"{self.name}: no expected outcome under {schema}")
         return expected
 
     def file(self, name: str) -> bytes:
@@ -211,12 +291,12 @@ class Vector:
             raise VectorError(f"{self.name}: file name {name!r} must name a file beside vector.json")
         return (self.path / name).read_bytes()
 
-    @property
-    def outcome(self) -> str:
-        """What FROZEN records: the manifest's sha256, or `error:<type>`."""
-        if "error" in self.expected:
-            return f"error:{self.expected['error']}"
-        return str(self.expected["sha256"])
+    def outcome(self, schema: str) -> str:
+        """What FROZEN records under `schema`: the manifest's sha256, or `error:<type>`."""
+        expected = self.expected(schema)
+        if "error" in expected:
+            return f"error:{expected['error']}"
+        return str(expected["sha256"])
 
 
 def load_vector(path: Path) -> Vector:
@@ -235,6 +315,26 @@ def vector_dirs() -> list[Path]:
 @cache
 def all_vectors() -> tuple[Vector, ...]:
     return tuple(load_vector(p) for p in vector_dirs())
+
+
+def all_cases() -> list[tuple[Vector, str]]:
+    """Every vector under every manifest schema it has an expected outcome for."""
+    return [(v, schema) for v in all_vectors() for schema in v.schemas]
+
+
+def _collected(cases: Callable[[], Sequence[Any]]) -> Sequence[Any]:
+    """`cases()` for parametrize, or none when a vector file is malformed: importing this module (as the
+    generator does, over vectors of an older format) must not fail; the first test below reports the error."""
+    try:
+        return cases()
+    except VectorError:
+        return []
+
+
+def _case_id(case: object) -> str:
+    if isinstance(case, Vector):
+        return case.name
+    return str(case).rsplit("/", 1)[-1]
 
 
 # --- running a vector: the release path without a chain or a store -------------------------------------------
@@ -297,8 +397,8 @@ def prepare_state(vector: Vector) -> tuple[ChainState, ChainContext]:
     return state, ctx
 
 
-def build_vector(vector: Vector) -> BuiltManifest:
-    """The manifest the vector's inputs give (exceptions propagate)."""
+def build_vector(vector: Vector, schema: str) -> BuiltManifest:
+    """The manifest the vector's inputs give under manifest `schema` (exceptions propagate)."""
     state, ctx = prepare_state(vector)
     build = vector.doc["build"]
     parent = build.get("parent")
@@ -317,35 +417,37 @@ def build_vector(vector: Vector) -> BuiltManifest:
             _int(parent["state_block"], "parent.state_block"),
         ),
         shard_items=_int(build.get("shard_items", 10_000), "build.shard_items"),
+        schema=schema,
     )
 
 
-def outcome_of(vector: Vector) -> tuple[BuiltManifest | None, str]:
+def outcome_of(vector: Vector, schema: str) -> tuple[BuiltManifest | None, str]:
     """(the built manifest or None, its sha256 or `error:<type>`): what FROZEN compares."""
     try:
-        built = build_vector(vector)
+        built = build_vector(vector, schema)
     except InvalidInput as exc:
         return None, f"error:{type(exc).__name__}"
     return built, built.sha256
 
 
 def frozen_problem(
-    vector: Vector, outcome: str, frozen: Mapping[tuple[str, str], Mapping[str, str]]
+    vector: Vector, schema: str, outcome: str, frozen: Mapping[tuple[str, str], Mapping[str, str]]
 ) -> str | None:
-    """Why `outcome` breaks the freeze of the vector's version (None when it does not)."""
-    schema, scheme = vector.version
-    recorded = frozen.get(vector.version, {}).get(vector.name)
+    """Why `outcome` under `schema` breaks the freeze of that version (None when it does not)."""
+    version = vector.version(schema)
+    scheme = version[1]
+    recorded = frozen.get(version, {}).get(vector.name)
     if recorded is None:
         return (
             f"vector {vector.name} ({schema}, {scheme}) is not in FROZEN: add "
-            f"{vector.name!r}: {outcome!r} under {vector.version!r} when the vector is new"
+            f"{vector.name!r}: {outcome!r} under {version!r} when the vector is new"
         )
     if recorded != outcome:
         return (
             f"vector {vector.name}: the build now gives {outcome}, but {schema} with scheme {scheme} froze "
-            f"{recorded}. Bytes of a released version never change: bump the version (a new MANIFEST_SCHEMA "
-            "in curation/manifest.py or a new scheme id beside curation/weights/commons_v1.py), add vectors "
-            "under it, and keep these"
+            f"{recorded}. Bytes of a released version never change: bump the version (a new manifest schema "
+            "in curation/manifest.py MANIFEST_SCHEMAS or a new scheme id beside curation/weights/commons_v1.py), "
+            "add vectors under it, and keep these"
         )
     return None
 
@@ -353,20 +455,25 @@ def frozen_problem(
 # --- the tests ----------------------------------------------------------------------------------------------
 
 
-def test_there_are_at_least_30_vectors_and_each_is_frozen() -> None:
+def test_there_are_at_least_30_vectors_each_under_every_schema_and_frozen() -> None:
     vectors = all_vectors()
     assert len(vectors) >= MIN_VECTORS, (
         f"{len(vectors)} vectors in {VECTORS_DIR}, at least {MIN_VECTORS} needed"
     )
-    names = {v.name for v in vectors}
-    recorded = {name for table in FROZEN.values() for name in table}
-    assert recorded == names, f"FROZEN and {VECTORS_DIR} differ: {sorted(recorded ^ names)}"
+    for vector in vectors:
+        assert vector.schemas == MANIFEST_SCHEMAS, (
+            f"{vector.name} has outcomes under {vector.schemas}, every vector needs {MANIFEST_SCHEMAS}"
+        )
+    for schema in MANIFEST_SCHEMAS:
+        names = {v.name for v in vectors}
+        recorded = {name for (s, _), table in FROZEN.items() if s == schema for name in table}
+        assert recorded == names, f"FROZEN[{schema}] and {VECTORS_DIR} differ: {sorted(recorded ^ names)}"
 
 
-@pytest.mark.parametrize("vector", all_vectors(), ids=lambda v: v.name)
-def test_vector_rebuilds_byte_for_byte(vector: Vector) -> None:
-    built, outcome = outcome_of(vector)
-    expected = vector.expected
+@pytest.mark.parametrize(("vector", "schema"), _collected(all_cases), ids=_case_id)
+def test_vector_rebuilds_byte_for_byte(vector: Vector, schema: str) -> None:
+    built, outcome = outcome_of(vector, schema)
+    expected = vector.expected(schema)
     if "error" in expected:
         assert built is None, (
             f"{vector.name}: the build must fail with {expected['error']}, it gave {outcome}"
@@ -379,8 +486,8 @@ def test_vector_rebuilds_byte_for_byte(vector: Vector) -> None:
     assert built.data == data, f"{vector.name}: rebuilt manifest bytes differ from {expected['manifest']}"
     assert built.sha256 == expected["sha256"]
     assert built.cid == expected["cid"] == str(compute_cid(data).cid)
-    assert built.doc["schema"] == vector.version[0]
-    assert built.doc["scheme"]["id"] == vector.version[1]
+    assert built.doc["schema"] == schema
+    assert built.doc["scheme"]["id"] == vector.doc["scheme"]
     parts = expected.get("parts", [])
     assert [p.index for p in built.parts] == list(range(len(parts)))
     for part, want in zip(built.parts, parts, strict=True):
@@ -390,31 +497,63 @@ def test_vector_rebuilds_byte_for_byte(vector: Vector) -> None:
         assert part.cid == want["cid"]
 
 
-@pytest.mark.parametrize("vector", all_vectors(), ids=lambda v: v.name)
-def test_vector_bytes_are_frozen_under_their_version(vector: Vector) -> None:
+@pytest.mark.parametrize(("vector", "schema"), _collected(all_cases), ids=_case_id)
+def test_vector_bytes_are_frozen_under_their_version(vector: Vector, schema: str) -> None:
     # Both the vector's files and what the code builds now must match what the version froze.
-    for outcome in (vector.outcome, outcome_of(vector)[1]):
-        problem = frozen_problem(vector, outcome, FROZEN)
+    for outcome in (vector.outcome(schema), outcome_of(vector, schema)[1]):
+        problem = frozen_problem(vector, schema, outcome, FROZEN)
         assert problem is None, problem
 
 
 def test_released_tables_are_unchanged() -> None:
+    assert set(FROZEN_TABLE_DIGESTS) == set(FROZEN)
     for version, table in FROZEN.items():
-        assert table_digest(table) == FROZEN_TABLE_DIGESTS.get(version), (
-            f"the frozen table of {version} was edited: vectors of a released version never change; "
-            "bump the version and add a new table"
+        records = FROZEN_TABLE_DIGESTS[version]
+        for count, digest in records:
+            assert table_digest(table, count) == digest, (
+                f"the frozen table of {version} was edited (its first {count} vectors changed): vectors of a "
+                "released version never change; bump the version and add a new table"
+            )
+        assert records[-1][0] == len(table), (
+            f"the frozen table of {version} has {len(table)} vectors, the last digest covers "
+            f"{records[-1][0]}: record ({len(table)}, {table_digest(table)!r}) after checking the new ones"
         )
 
 
-def test_changed_bytes_under_the_same_version_ask_for_a_version_bump() -> None:
-    vector = next(v for v in all_vectors() if "error" not in v.expected)
-    problem = frozen_problem(vector, "0" * 64, FROZEN)
+@pytest.mark.parametrize("schema", MANIFEST_SCHEMAS, ids=_case_id)
+def test_changed_bytes_under_the_same_version_ask_for_a_version_bump(schema: str) -> None:
+    vector = next(v for v in all_vectors() if "error" not in v.expected(schema))
+    problem = frozen_problem(vector, schema, "0" * 64, FROZEN)
     assert problem is not None
     assert "bump the version" in problem
-    assert frozen_problem(vector, vector.outcome, FROZEN) is None
+    assert frozen_problem(vector, schema, vector.outcome(schema), FROZEN) is None
 
 
-@pytest.mark.parametrize("vector", all_vectors(), ids=lambda v: v.name)
+def test_v1_and_v2_differ_only_where_v2_settles_an_open_question() -> None:
+    """Every member of a v1 manifest is in its v2 twin with the same value, except the ones v2 settles."""
+    for vector in all_vectors():
+        if "error" in vector.expected(MANIFEST_SCHEMA_V1):
+            continue
+        v1 = json.loads(vector.file(vector.expected(MANIFEST_SCHEMA_V1)["manifest"]))
+        v2 = json.loads(vector.file(vector.expected(MANIFEST_SCHEMA_V2)["manifest"]))
+        assert (v1.pop("schema"), v2.pop("schema")) == (MANIFEST_SCHEMA_V1, MANIFEST_SCHEMA_V2)
+        for key in ("sources", "removals"):
+            for old, new in zip(v1[key], v2[key], strict=True):
+                assert isinstance(new.pop("accepted_log_index"), int)  # OQ2
+                for field in ("score", "exact_weight"):  # OQ3: the same value, in plain notation
+                    if field in old:
+                        assert Decimal(old.pop(field)) == Decimal(text := new.pop(field))
+                        assert "E" not in text
+        for old, new in zip(v1["exclusions"], v2["exclusions"], strict=True):
+            if old["detail"] == "":  # OQ1: gate reasons carry their facts
+                assert new.pop("detail")
+                assert old.pop("detail") == ""
+        for old, new in zip(v1["attribution"], v2["attribution"], strict=True):  # OQ8
+            del old["attribution_required"], new["attribution_required"]
+        assert v1 == v2, vector.name
+
+
+@pytest.mark.parametrize("vector", _collected(all_vectors), ids=_case_id)
 def test_vector_inputs_are_what_a_store_would_serve(vector: Vector) -> None:
     """Every batch manifest and every shipped byte string is stored under a CID those bytes really have."""
     for text, name in vector.doc.get("batch_manifests", {}).items():

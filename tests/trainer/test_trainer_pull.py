@@ -15,7 +15,9 @@ from backend.chain.voting import DatasetParams, VotingClient
 from backend.cli.main import app
 from backend.contribute import contribute
 from backend.ipfs import EmbeddedStore
-from backend.release import ReleaseEnv, UnknownRelease, build_release, publish_release
+from backend.release import UnknownRelease, build_release, publish_release
+from backend.session import Session
+from backend.settings import Settings
 from backend.trainer import PulledDataset, PullProgress, ShardedSampler, TrainerClient, pull
 from curation.blocks import BlockMismatch
 from curation.consent import Consent
@@ -39,8 +41,8 @@ class Story:
 
 
 def _release(chain: Chain, store: EmbeddedStore, dataset_id: int) -> int:
-    env = ReleaseEnv(chain.w3, chain.deployment, store)
-    return publish_release(env, build_release(env, dataset_id), chain.admin).number
+    session = Session(chain.w3, chain.deployment, Settings(db="sqlite://"), store=store)
+    return publish_release(session, build_release(session, dataset_id), chain.admin).number
 
 
 def make_story(chain: Chain, tmp_path: Path) -> Story:

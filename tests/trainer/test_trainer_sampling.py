@@ -17,7 +17,7 @@ from backend.trainer.hf_adapter import generate_examples
 from backend.trainer.torch_adapter import shard_for_worker
 from curation.canonical import canonical_bytes
 from curation.errors import InvalidInput
-from curation.manifest import MANIFEST_SCHEMA
+from curation.manifest import MANIFEST_SCHEMA_V2
 from curation.sampler import WAD, WeightedSampler
 from curation.unixfs import compute_cid
 
@@ -47,7 +47,7 @@ def write_pull_dir(root: Path) -> Path:
                 "weight": str(weight),
             }
         )
-    (root / "manifest.json").write_bytes(canonical_bytes({"schema": MANIFEST_SCHEMA, "items": items}))
+    (root / "manifest.json").write_bytes(canonical_bytes({"schema": MANIFEST_SCHEMA_V2, "items": items}))
     return root
 
 

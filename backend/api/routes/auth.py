@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from backend.api.bodies import BODY_ERRORS, SafeJsonRoute
-from backend.api.deps import MAX_JSON_BODY, AuthDep, SessionDep, client_key
+from backend.api.deps import MAX_JSON_BODY, AuthDep, WalletSessionDep, client_key
 from backend.api.models import NonceOut, SessionOut, SignInIn, SignInOut, error_responses
 
 __all__ = ["router"]
@@ -46,6 +46,6 @@ def verify(auth: AuthDep, body: SignInIn, response: Response) -> SignInOut:
 
 
 @router.get("/session", response_model=SessionOut, responses=error_responses(401))
-async def current(session: SessionDep) -> SessionOut:
+async def current(session: WalletSessionDep) -> SessionOut:
     """Who the bearer token belongs to, and until when."""
     return SessionOut(address=session.address, expires_at=session.expires_at)

@@ -17,6 +17,9 @@ router = APIRouter(tags=["releases"], route_class=SafeJsonRoute)
 
 Number = Annotated[int, Path(ge=1, le=2**63 - 1, description="release number (1 = first)")]
 _MISSING = error_responses(404, 422)
+#: Routes that read an anchored manifest: 502 when the store's bytes, or the release rebuilt from the chain's
+#: logs, are not what the chain anchors (`integrity-error`).
+_CHECKED = error_responses(404, 422, 502)
 
 
 @router.get("/datasets/{dataset_id}/releases", response_model=list[Release], responses=_MISSING)
@@ -50,7 +53,7 @@ def _etag_matches(if_none_match: str | None, etag: str) -> bool:
             "content": {"application/json": {"schema": {"type": "object"}}},
         },
         304: {"description": "Not modified: the ETag given in If-None-Match is current"},
-        **_MISSING,
+        **_CHECKED,
     },
 )
 def get_manifest(
@@ -67,7 +70,7 @@ def get_manifest(
     return Response(content=data, media_type="application/json", headers=headers)
 
 
-@router.get("/datasets/{dataset_id}/releases/{number}/weights", response_model=Weights, responses=_MISSING)
+@router.get("/datasets/{dataset_id}/releases/{number}/weights", response_model=Weights, responses=_CHECKED)
 def get_weights(
     model: ReadModelDep, dataset_id: DatasetId, number: Number, offset: Offset = 0, limit: Limit = 100
 ) -> Weights:
@@ -75,7 +78,9 @@ def get_weights(
 
 
 @router.get(
-    "/datasets/{dataset_id}/releases/{number}/report", response_model=TransparencyReport, responses=_MISSING
+    "/datasets/{dataset_id}/releases/{number}/report",
+    response_model=TransparencyReport,
+    responses={**_CHECKED, **error_responses(503)},  # 503 `index-behind`: a read-only index has not got there
 )
 def get_report(model: ReadModelDep, dataset_id: DatasetId, number: Number) -> TransparencyReport:
     return model.report(dataset_id, number)

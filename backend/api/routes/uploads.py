@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from backend.api.bodies import SafeJsonRoute
-from backend.api.deps import Ctx, ReadModelDep, SessionDep, StoreDep
+from backend.api.deps import Ctx, ReadModelDep, StoreDep, WalletSessionDep
 from backend.api.errors import PayloadTooLarge, UnprocessableInput, UploadIncomplete
 from backend.api.models import License, UnsignedTxOut, UploadOut, error_responses
 from backend.chain.unsigned import submit_item_tx
@@ -85,7 +85,7 @@ async def _receive(request: Request, limit: int, tmp_dir: Path | None) -> tuple[
 async def upload(
     request: Request,
     ctx: Ctx,
-    session: SessionDep,
+    session: WalletSessionDep,
     model: ReadModelDep,
     store: StoreDep,
     license: Annotated[str, Query(min_length=1, max_length=64, description="SPDX id or license id")],

@@ -11,8 +11,10 @@ from backend.chain.registry import RegistryClient
 from backend.chain.releases import ReleaseClient
 from backend.chain.token import TokenClient
 from backend.chain.voting import DatasetParams, VotingClient
+from backend.contribute import store_batch_manifest
 from backend.ipfs import EmbeddedStore
-from backend.release import ReleaseEnv, store_batch_manifest
+from backend.session import Session
+from backend.settings import Settings
 from curation.batches import leaf_for_bytes
 from curation.consent import Consent
 from curation.governance import ProposalKind
@@ -44,8 +46,12 @@ class Story:
         self.releases = ReleaseClient(w3, d.address("ReleaseRegistry"), admin)
         self.store = EmbeddedStore(self.store_dir)
 
-    def env(self, **kw: object) -> ReleaseEnv:
-        return ReleaseEnv(self.chain.w3, self.chain.deployment, self.store, **kw)  # type: ignore[arg-type]
+    def session(self, **settings: object) -> Session:
+        """The deployment with this story's store; an in-memory index unless `settings` say otherwise."""
+        values: dict[str, object] = {"home": self.store_dir.parent / "home", "db": "sqlite://", **settings}
+        return Session(
+            self.chain.w3, self.chain.deployment, Settings.model_validate(values), store=self.store
+        )
 
     def signer(self, i: int) -> Signer:
         return self.chain.signers[i]

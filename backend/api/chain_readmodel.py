@@ -1,4 +1,9 @@
-"""A ReadModel over the chain: index sync and fold, ReleaseRegistry, manifests fetched by CID and checked."""
+"""The ReadModel over the chain: a folded snapshot on a TTL, ReleaseRegistry, manifests fetched and checked.
+
+It keeps the snapshot, its refresh lock and the caches of what never changes once anchored, and maps what the
+core decided (`curation.governance` for a proposal's status, supply and quorum; `curation.report` for every
+number of a transparency report) to the API's response models. It decides nothing itself.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from backend.api.models import (
     Contributor,
     ContributorWeight,
     Dataset,
-    DatasetParams,
+    DatasetParamsOut,
     Item,
     ItemWeight,
     License,
@@ -30,36 +35,22 @@ from backend.api.models import (
     Weights,
 )
 from backend.api.readmodel import page
-from backend.errors import ChainError, ConfigError, StoreError
-from backend.release import (
-    FetchedManifest,
-    ReleaseEnv,
-    UnknownRelease,
-    admit_accepted_batches,
-    build_release,
-    fetch_manifest,
-    fold_state,
-    open_indexer,
-)
+from backend.chainstate import admit_accepted_batches, fold_at
+from backend.errors import ConfigError
+from backend.release import UnknownRelease, fetch_manifest, rebuild_report
+from backend.release.fetch import FetchedManifest
+from backend.session import Session, open_session
 from backend.settings import Settings
 from curation.cid import cid_text
 from curation.consent import format_consent
-from curation.governance import (
-    ProposalStatus,
-    api_status_word,
-    quorum_reached,
-    snapshot_supply,
-    turnout_bps,
-)
+from curation.governance import api_status_word, quorum_reached, snapshot_supply
 from curation.licenses import LicenseClass
-from curation.manifest import DEFAULT_SHARD_ITEMS
-from curation.manifest_read import ManifestMismatch
 from curation.state import ChainState, LicenseState, ProposalRecord
 
-__all__ = ["DEFAULT_TTL", "StateReadModel", "open_read_model"]
+__all__ = ["DEFAULT_TTL", "ChainReadModel", "open_read_model"]
 
-#: Seconds a folded state is served before the next request syncs the index and folds again.
-DEFAULT_TTL: Final = 5.0
+#: Seconds a folded state is served before the next request folds again (CURATION_API_STATE_TTL's default).
+DEFAULT_TTL: Final[float] = Settings.model_fields["api_state_ttl"].default
 
 _log = logging.getLogger(__name__)
 
@@ -86,22 +77,24 @@ class _Caches:
     reports: dict[tuple[int, int], TransparencyReport] = field(default_factory=dict)
 
 
-class StateReadModel:
+class ChainReadModel:
     """The ReadModel the API serves in production and in `curation demo --serve`.
 
-    A refresh syncs the index (`backend.release.open_indexer`) to the head minus the confirmations, folds the
-    logs (`fold_state`) and rebuilds datasets, items, contributors, proposals and licenses; release numbers
-    come from ReleaseRegistry. A request more than `ttl` seconds after the last refresh triggers the next
-    one (`ttl=0`: every request); refreshes are serialised by a lock, and when one fails the previous state
-    keeps being served (and logged). Manifests are fetched by CID and checked against the anchored sha256
-    (`fetch_manifest`); weights come from the manifest's items; the transparency report is rebuilt with
-    `build_release` at the release's state block, checked to reproduce the anchored manifest, and cached.
-    Pass `sync=False` when another process (`curation index follow`) keeps the index database current.
+    A refresh folds the chain state (`backend.chainstate.fold_at`: with `sync=True` it first brings the index to
+    the head minus the confirmations) and rebuilds datasets, items, contributors, proposals and licenses;
+    release numbers come from ReleaseRegistry. A request more than `ttl` seconds after the last refresh triggers
+    the next one (`ttl=0`: every request); refreshes are serialised by a lock, and when one fails the previous
+    state keeps being served (and logged). Manifests are fetched by CID and checked against the anchored sha256
+    (`fetch_manifest`); weights come from the manifest's items; the transparency report is rebuilt at the
+    release's state block (`backend.release.rebuild_report`: manifest and report only, checked to reproduce the
+    anchored manifest) and cached.
+    Pass `sync=False` when another process (`curation index follow`) keeps the index database current: then
+    nothing here writes to the index, neither a refresh nor a report request.
     """
 
     def __init__(
         self,
-        env: ReleaseEnv,
+        session: Session,
         *,
         ttl: float = DEFAULT_TTL,
         sync: bool = True,
@@ -109,7 +102,7 @@ class StateReadModel:
     ) -> None:
         if ttl < 0:
             raise ConfigError(f"the state refresh interval must be >= 0 seconds, got {ttl}")
-        self.env = env
+        self.session = session
         self.ttl = ttl
         self.sync = sync
         self._clock = clock
@@ -121,7 +114,7 @@ class StateReadModel:
 
     # --- refresh --------------------------------------------------------------------------------------------
     def refresh(self) -> None:
-        """Sync the index and fold again now (errors propagate; see `_current` for the serving path)."""
+        """Fold again now (syncing the index first unless `sync=False`); errors propagate."""
         with self._lock:
             self._snapshot = self._build()
 
@@ -150,18 +143,8 @@ class StateReadModel:
             return self._snapshot
 
     def _build(self) -> _Snapshot:
-        env = self.env
-        indexer = open_indexer(env)
-        try:
-            if self.sync:
-                indexer.sync()
-            cursor = indexer.state_block()
-            if cursor is None:
-                raise ChainError("the index is empty: the deployment block is not confirmed yet")
-            state = fold_state(env, indexer, cursor.number)
-        finally:
-            indexer.close()
-        for problem in admit_accepted_batches(env, state):
+        state = fold_at(self.session, sync=self.sync).state
+        for problem in admit_accepted_batches(self.session, state):
             _log.warning("serving without the leaves of a batch: %s", problem)
         releases = {ds: self._releases_of(ds) for ds in sorted(state.datasets)}
         return _Snapshot(
@@ -176,7 +159,7 @@ class StateReadModel:
         )
 
     def _releases_of(self, dataset_id: int) -> list[Release]:
-        count = self.env.releases().release_count(dataset_id)
+        count = self.session.releases().release_count(dataset_id)
         return [self._release(dataset_id, n) for n in range(1, count + 1)]
 
     def _release(self, dataset_id: int, number: int) -> Release:
@@ -196,19 +179,17 @@ class StateReadModel:
         )
 
     def _fetched(self, dataset_id: int, number: int) -> FetchedManifest:
+        """The anchored manifest, fetched once (ManifestMismatch, an integrity failure, propagates)."""
         key = (dataset_id, number)
         with self._lock:
             cached = self._caches.manifests.get(key)
             if cached is not None:
                 return cached
-            env = self.env
+            s = self.session
             try:
-                fm = fetch_manifest(env.w3, env.deployment, env.store, dataset_id, number)
+                fm = fetch_manifest(s.w3, s.deployment, s.need_store(), dataset_id, number)
             except UnknownRelease as exc:
                 raise NotFound(str(exc)) from None
-            except ManifestMismatch as exc:
-                # The store handed back bytes that are not what the chain anchors: a store fault, not ours.
-                raise StoreError(str(exc)) from None
             self._caches.manifests[key] = fm
             return fm
 
@@ -240,35 +221,18 @@ class StateReadModel:
         return _weights(self._fetched(dataset_id, release.number), offset, limit)
 
     def report(self, dataset_id: int, number: int) -> TransparencyReport:
-        snap = self._current()
-        release = _release_of(snap, dataset_id, number)
+        """The release's transparency report, rebuilt once (RebuildMismatch when it is not reproducible)."""
+        release = _release_of(self._current(), dataset_id, number)
         key = (dataset_id, release.number)
         with self._lock:
             cached = self._caches.reports.get(key)
             if cached is None:
-                cached = self._caches.reports[key] = self._rebuild_report(snap, release)
+                try:
+                    data = rebuild_report(self.session, dataset_id, release.number, sync=self.sync)
+                except UnknownRelease as exc:
+                    raise NotFound(str(exc)) from None
+                cached = self._caches.reports[key] = _report(data, release)
             return cached
-
-    def _rebuild_report(self, snap: _Snapshot, release: Release) -> TransparencyReport:
-        fm = self._fetched(release.dataset_id, release.number)
-        parent = self._fetched(release.dataset_id, release.parent) if release.parent else None
-        parts = fm.doc.get("item_parts") or []
-        built = build_release(
-            self.env,
-            release.dataset_id,
-            dict(fm.doc["scheme"]["params"]),
-            scheme_id=release.scheme_id,
-            state_block=release.state_block,
-            shard_items=int(parts[0]["count"]) if parts else DEFAULT_SHARD_ITEMS,
-            parent=parent.release if parent is not None else None,
-        )
-        if built.cid != release.manifest_cid:
-            raise NotFound(
-                f"no transparency report for release {release.number} of dataset {release.dataset_id}: "
-                f"rebuilding it from chain logs gives manifest {built.cid}, the chain anchors "
-                f"{release.manifest_cid} (run `curation verify {release.dataset_id} --release {release.number}`)"
-            )
-        return _report(built.report, release, snap.state, fm, parent)
 
     def items(self, *, contributor: str | None, offset: int, limit: int) -> Page[Item]:
         rows: Sequence[Item] = list(self._current().items.values())
@@ -305,25 +269,19 @@ class StateReadModel:
             raise NotFound(f"proposal {proposal_id} does not exist") from None
 
 
-def open_read_model(settings: Settings, *, ttl: float | None = None) -> StateReadModel:
+def open_read_model(settings: Settings, *, ttl: float | None = None) -> ChainReadModel:
     """The read model of `curation serve`: the chain at `settings.rpc`, its deployment record, the store.
 
-    Refreshes every `ttl` seconds (default `settings.api_state_ttl` when the settings have it, else
-    DEFAULT_TTL). Folds once before returning, so a wrong RPC URL or record fails at start.
+    Refreshes every `ttl` seconds (default `settings.api_state_ttl`). Folds once before returning, so a wrong
+    RPC URL or record fails at start (ConfigError without an RPC URL or a deployment record).
     """
-    if settings.rpc is None:
-        raise ConfigError(
-            "`curation serve` reads the chain through an RPC URL: set CURATION_RPC to the node's URL. "
-            "The embedded chain lives only inside one process; `curation demo --serve` serves that one"
-        )
-    if not settings.deployment_path.exists():
-        raise ConfigError(
-            f"no deployment record at {settings.deployment_path}: run `curation deploy` or set "
-            "CURATION_DEPLOYMENT to the record of the contracts to serve"
-        )
-    interval = ttl if ttl is not None else float(getattr(settings, "api_state_ttl", DEFAULT_TTL))
-    model = StateReadModel(ReleaseEnv.from_settings(settings), ttl=interval)
-    model.refresh()
+    session = open_session(settings, signer=False, store=True, needs_rpc_for="`curation serve`")
+    try:
+        model = ChainReadModel(session, ttl=settings.api_state_ttl if ttl is None else ttl)
+        model.refresh()
+    except BaseException:
+        session.close()
+        raise
     return model
 
 
@@ -350,7 +308,7 @@ def _dataset(state: ChainState, dataset_id: int, releases: Sequence[Release]) ->
         description_cid=cid_text(ds.description_cid) or None,
         use=ds.use,
         use_names=format_consent(ds.use),
-        params=DatasetParams(
+        params=DatasetParamsOut(
             voting_delay=p.voting_delay if p else 0,
             voting_period=p.voting_period if p else 0,
             quorum_bps=p.quorum_bps if p else 0,
@@ -365,10 +323,6 @@ def _dataset(state: ChainState, dataset_id: int, releases: Sequence[Release]) ->
 def _proposal(state: ChainState, p: ProposalRecord) -> Proposal:
     """The proposal as the API shows it; status, supply and quorum come from curation.governance."""
     supply = snapshot_supply(p, state.block, state.supply.at)  # what getPastTotalSupply(snapshot) answers
-    if p.outcome == ProposalStatus.ACCEPTED:
-        quorum: bool | None = True
-    else:
-        quorum = None if supply is None else quorum_reached(p, supply)
     return Proposal(
         id=p.proposal_id,
         dataset_id=p.dataset_id,
@@ -387,7 +341,7 @@ def _proposal(state: ChainState, p: ProposalRecord) -> Proposal:
         ),
         voters=p.voters,
         total_supply=None if supply is None else str(supply),
-        quorum_reached=quorum,
+        quorum_reached=None if supply is None else quorum_reached(p, supply),
     )
 
 
@@ -455,7 +409,7 @@ def _weights(fm: FetchedManifest, offset: int, limit: int) -> Weights:
         release=fm.release.number,
         scheme_id=str(doc["scheme"]["id"]),
         params=dict(doc["scheme"]["params"]),
-        total=str(sum(int(i["weight"]) for i in fm.items)),
+        total=str(doc["totals"]["weight"]),
         sources=[
             SourceWeightOut(
                 proposal_id=int(s["proposal_id"]),
@@ -475,34 +429,9 @@ def _weights(fm: FetchedManifest, offset: int, limit: int) -> Weights:
     )
 
 
-def _report(
-    data: Mapping[str, Any],
-    release: Release,
-    state: ChainState,
-    current: FetchedManifest,
-    parent: FetchedManifest | None,
-) -> TransparencyReport:
-    """The API's summary of a `curation-commons/report/v1` document (curation/report.py)."""
+def _report(data: Mapping[str, Any], release: Release) -> TransparencyReport:
+    """The API's view of a `curation-commons/report/v1` document (curation/report.py computes every number)."""
     totals = data["totals"]
-    before = {str(i["item_id"]): str(i["weight"]) for i in (parent.items if parent else [])}
-    changed = sum(
-        1 for i in current.items if before.get(str(i["item_id"]), str(i["weight"])) != str(i["weight"])
-    )
-    turnout = []
-    for p in data["proposals"]:
-        if p["total_supply"] is None:
-            continue  # no snapshot yet, so no turnout
-        supply = int(p["total_supply"])
-        cast = int(p["for_votes"]) + int(p["against_votes"]) + int(p["abstain_votes"])
-        turnout.append(
-            ProposalTurnout(
-                proposal_id=int(p["proposal_id"]),
-                votes_cast=str(cast),
-                total_supply=str(supply),
-                turnout_bps=turnout_bps(cast, supply),
-                voters=int(p["voters"]),
-            )
-        )
     return TransparencyReport(
         dataset_id=release.dataset_id,
         release=release.number,
@@ -514,24 +443,32 @@ def _report(
         diff=ReleaseDiff(
             added_items=[int(a["item_id"]) for a in data["items_added"]],
             removed_items={str(r["item_id"]): str(r["reason"]) for r in data["items_removed"]},
-            changed_weights=changed,
+            changed_weights=int(data["changed_weights"]),
         ),
-        turnout=turnout,
-        concentration=_concentration(data["concentration"], state),
+        turnout=[
+            ProposalTurnout(
+                proposal_id=int(p["proposal_id"]),
+                votes_cast=str(p["votes_cast"]),
+                total_supply=str(p["total_supply"]),
+                turnout_bps=int(p["turnout_bps"]),
+                voters=int(p["voters"]),
+            )
+            for p in data["proposals"]
+            if p["total_supply"] is not None  # no snapshot yet, so no turnout
+        ],
+        concentration=_concentration(data["concentration"]),
         revocations=[int(r["item_id"]) for r in data["revocations_since_parent"]],
     )
 
 
-def _concentration(rows: Sequence[Mapping[str, Any]], state: ChainState) -> VotingConcentration:
+def _concentration(rows: Sequence[Mapping[str, Any]]) -> VotingConcentration:
     """Delegated voting power at the latest snapshot the report covers (the report lists every snapshot)."""
     if not rows:
         return VotingConcentration(voters=0, top1_share_bps=0, top10_share_bps=0, nakamoto=0)
     last = rows[-1]
-    power = sorted(state.voting_power_at(int(last["snapshot"])).values(), reverse=True)
-    total = sum(power)
     return VotingConcentration(
         voters=int(last["holders"]),
-        top1_share_bps=power[0] * 10_000 // total if total else 0,
-        top10_share_bps=sum(power[:10]) * 10_000 // total if total else 0,
+        top1_share_bps=int(last["top1_share_bps"]),
+        top10_share_bps=int(last["top10_share_bps"]),
         nakamoto=int(last["nakamoto"]),
     )
