@@ -15,7 +15,7 @@ from backend.release.fetch import parent_link, resolve_release
 from backend.session import Session
 from curation.canonical import sha256_hex
 from curation.jsondiff import diff_documents
-from curation.manifest import DEFAULT_SHARD_ITEMS, build_manifest
+from curation.manifest import DEFAULT_SHARD_ITEMS, MANIFEST_SCHEMA_V2, MANIFEST_SCHEMAS, build_manifest
 from curation.manifest_read import ManifestMismatch, load_manifest, load_part
 
 __all__ = ["VerifyResult", "verify_release"]
@@ -94,6 +94,9 @@ def verify_release(
             f"release {info.number} was built at block {info.state_block}, which is not confirmed here yet"
         ) from None
     prepare_dataset(session, folded, dataset_id)
+    # Rebuild under the schema the release was made with (v1 releases keep verifying under v1).
+    declared_schema = fetched_doc.get("schema") if fetched_doc is not None else None
+    schema = declared_schema if declared_schema in MANIFEST_SCHEMAS else MANIFEST_SCHEMA_V2
     rebuilt = build_manifest(
         folded.state,
         dataset_id,
@@ -102,6 +105,7 @@ def verify_release(
         params=use_params,
         parent=parent_link(parent),
         shard_items=shard_items,
+        schema=schema,
     )
     if rebuilt.sha256 != anchored:
         differences.append(
