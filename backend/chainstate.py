@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from backend.chain.blocks import block_header
 from backend.chain.decode import EventDecoder
-from backend.errors import StoreError
+from backend.errors import Retryable, StoreError
 from backend.index import IndexEmptyError, Indexer, SyncProgress, indexed_contracts, open_indexer
 from backend.ipfs import ContentStore
 from backend.ipfs.limits import get_batch_manifest
@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 
-class StateBlockAhead(InvalidInput):
+class StateBlockAhead(InvalidInput, Retryable):
     """The block asked for is above the block the index is complete to (head minus confirmations)."""
 
 

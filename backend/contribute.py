@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,7 @@ from backend.chain.contract import Receipt
 from backend.chain.registry import RegistryClient
 from backend.errors import ConfigError
 from backend.ipfs import ContentStore
-from backend.ipfs.base import check_source_file
+from backend.ipfs.base import FileDigest, check_source_file, hash_file
 from backend.ipfs.limits import get_batch_manifest
 from backend.settings import Settings
 from curation.batches import build_batch_manifest, leaf_item_id, verify_batch_manifest
@@ -22,14 +21,12 @@ from curation.consent import format_consent, unknown_bits
 from curation.errors import CurationError, InvalidInput
 from curation.events import BatchSubmitted, ItemSubmitted
 from curation.merkle import Leaf, MerkleTree
-from curation.unixfs import FileImporter, iter_chunks
 
 __all__ = [
     "BatchSubmission",
     "ContributedFile",
     "Contribution",
     "ContributionFailed",
-    "FileDigest",
     "ItemRow",
     "StoredBatch",
     "batch_submission",
@@ -37,7 +34,6 @@ __all__ = [
     "change_leaf_consent",
     "check_license",
     "contribute",
-    "hash_file",
     "list_items",
     "store_batch_manifest",
 ]
@@ -51,29 +47,6 @@ _MAX_BATCH_MANIFEST_BYTES: int = Settings.model_fields["max_batch_manifest_bytes
 
 class ContributionFailed(CurationError):
     """Some submissions were sent before one failed; the message lists what is already on-chain."""
-
-
-@dataclass(frozen=True)
-class FileDigest:
-    """What a file's bytes hash to: CIDv1 (raw leaves, as `ipfs add --cid-version=1`), sha256, size."""
-
-    cid: CID
-    sha256: bytes
-    size: int
-
-
-def hash_file(path: Path) -> FileDigest:
-    """CID, sha256 and size of a file in one pass and constant memory."""
-    importer = FileImporter(cid_version=1)
-    sha = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as fh:
-        for chunk in iter_chunks(fh):
-            importer.push(chunk)
-            sha.update(chunk)
-            size += len(chunk)
-    importer.finish()
-    return FileDigest(importer.result.cid, sha.digest(), size)
 
 
 @dataclass(frozen=True)

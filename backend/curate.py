@@ -15,6 +15,7 @@ from backend.errors import ConfigError
 from curation.ballots import MAX_BALLOT_FILE_BYTES, SignedBallot, dump_ballots, load_ballots
 from curation.cid import CID
 from curation.errors import InvalidInput
+from curation.events import ProposalCreated, VoteCast
 from curation.governance import ProposalKind, ProposalStatus, Support
 from curation.state import UnknownDataset
 
@@ -154,7 +155,7 @@ def propose(
     """Propose including (or removing) items and batches in an existing dataset."""
     _require_dataset(voting, dataset_id)
     receipt = voting.propose(dataset_id, kind, item_ids, batch_ids, description_cid)
-    proposal_id = int(receipt.event("ProposalCreated")["proposalId"])
+    proposal_id = receipt.event(ProposalCreated).proposal_id
     info = voting.get_proposal(proposal_id)
     return Proposed(proposal_id, dataset_id, kind, info.snapshot, info.deadline, receipt.tx_hash)
 
@@ -163,7 +164,7 @@ def vote(voting: VotingClient, proposal_id: int, support: Support, reason: str |
     """Vote on an existing proposal from the signer, weighted by its voting power at the snapshot block."""
     _require_proposal(voting, proposal_id)
     receipt = voting.cast_vote(proposal_id, support, reason)
-    weight = int(receipt.event("VoteCast")["weight"])
+    weight = receipt.event(VoteCast).weight
     return Voted(proposal_id, support, weight, receipt.tx_hash)
 
 

@@ -31,6 +31,7 @@ from backend.settings import Settings
 from backend.trainer import PulledDataset, ShardedSampler, TrainerClient, pull
 from curation.batches import split_item_id
 from curation.consent import Consent, parse_consent
+from curation.events import DatasetCreated, ProposalCreated, ProposalFinalized
 from curation.governance import ProposalKind, ProposalStatus
 
 __all__ = ["DemoResult", "run_demo"]
@@ -185,7 +186,7 @@ class _Story:
     def create_dataset(self) -> int:
         description = self.store.put_bytes(DESCRIPTION.encode(), pin=True).cid
         receipt = self.voting.create_dataset("commons-text", str(description), int(USE), PARAMS)
-        dataset_id = int(receipt.event("DatasetCreated")["datasetId"])
+        dataset_id = receipt.event(DatasetCreated).dataset_id
         self.result.dataset_id = dataset_id
         self.log(f"created dataset {dataset_id} 'commons-text' for use train,commercial")
         return dataset_id
@@ -219,7 +220,7 @@ class _Story:
             batch_ids = carol_batch if title == "field notes" else []
             item_ids = [] if batch_ids else items
             r = proposer.propose(self.result.dataset_id, kind, item_ids, batch_ids)
-            proposals.append(int(r.event("ProposalCreated")["proposalId"]))
+            proposals.append(r.event(ProposalCreated).proposal_id)
         mine(self.w3, PARAMS.voting_delay + 1)
         ballots = []
         for pid, (_, _, _, votes) in zip(proposals, plan, strict=True):
@@ -237,17 +238,17 @@ class _Story:
         )
         mine(self.w3, PARAMS.voting_period + 1)
         for pid, (title, kind, _, _) in zip(proposals, plan, strict=True):
-            event = self.voting.finalize(pid).event("ProposalFinalized")
+            event = self.voting.finalize(pid).event(ProposalFinalized)
             self.result.proposals.append(
                 {
                     "id": pid,
                     "title": title,
                     "kind": ProposalKind(kind).name,
-                    "for": event["forVotes"] // TOKEN,
-                    "against": event["againstVotes"] // TOKEN,
-                    "abstain": event["abstainVotes"] // TOKEN,
-                    "supply": event["pastTotalSupply"] // TOKEN,
-                    "outcome": ProposalStatus(event["outcome"]).name.capitalize(),
+                    "for": event.for_votes // TOKEN,
+                    "against": event.against_votes // TOKEN,
+                    "abstain": event.abstain_votes // TOKEN,
+                    "supply": event.past_total_supply // TOKEN,
+                    "outcome": ProposalStatus(event.outcome).name.capitalize(),
                 }
             )
 

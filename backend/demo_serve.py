@@ -7,16 +7,14 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
 
-from backend.api.app import create_app
+from backend.api.app import session_app
 from backend.api.chain_readmodel import DEFAULT_TTL, ChainReadModel
 from backend.api.serving import uvicorn_options
-from backend.chain.signatures import erc1271_accepts
 from backend.demo import DemoResult
 from backend.session import Session, open_session
 from backend.settings import Settings
@@ -47,8 +45,7 @@ def demo_app(settings: Settings, session: Session, *, ttl: float = DEFAULT_TTL) 
     """The API app reading `session` through a ChainReadModel (folded once here, so errors show at start)."""
     model = ChainReadModel(session, ttl=ttl)
     model.refresh()
-    check = partial(erc1271_accepts, session.w3)  # contract wallets can sign in too (ERC-1271)
-    return create_app(settings, model, session.need_store(), session.deployment, signature_check=check)
+    return session_app(settings, model)
 
 
 class DemoServer:

@@ -4,11 +4,28 @@ from __future__ import annotations
 
 from curation.errors import CurationError
 
-__all__ = ["BackendError", "ChainError", "ConfigError", "ContractRevert", "StoreError"]
+__all__ = [
+    "RETRY_AFTER_SECONDS",
+    "BackendError",
+    "ChainError",
+    "ConfigError",
+    "ContractRevert",
+    "Retryable",
+    "StoreError",
+]
+
+#: What a client is told to wait before trying a Retryable failure again (the API's Retry-After).
+RETRY_AFTER_SECONDS = 5
 
 
 class BackendError(CurationError):
     """Base of errors raised while talking to the outside world."""
+
+
+class Retryable(BackendError):
+    """Mixed into the failures where waiting and trying again can succeed: a node that did not answer, an
+    index that is behind, a chain still reorganising (ponder's retryable split). Nothing was wrong with the
+    request; the CLI and the API say to retry (the API with 503/504 and `Retry-After`)."""
 
 
 class ConfigError(BackendError):

@@ -31,8 +31,8 @@ __all__ = [
     "PART_SCHEMA",
     "BuiltManifest",
     "ChainContext",
-    "ItemRecords",
     "ManifestPart",
+    "ManifestRows",
     "ParentRelease",
     "build_manifest",
 ]
@@ -96,7 +96,7 @@ class BuiltManifest:
     data: bytes
     sha256: str
     parts: tuple[ManifestPart, ...]
-    items: ItemRecords  # every item record, whether inline or in parts
+    items: ManifestRows  # every item record, whether inline or in parts
     weights: WeightResult
     inputs: DatasetInputs
 
@@ -211,7 +211,7 @@ def _item_entry(row: _Row) -> dict[str, Any]:
     }
 
 
-class ItemRecords(Sequence[dict[str, Any]]):
+class ManifestRows(Sequence[dict[str, Any]]):
     """A manifest's item records in order, each made on demand from a compact row.
 
     A million records as dicts take about 1.3 GB; as rows about a tenth of that. Each access returns a
@@ -241,7 +241,7 @@ class ItemRecords(Sequence[dict[str, Any]]):
         return map(_item_entry, self._rows)
 
     def __repr__(self) -> str:
-        return f"ItemRecords({len(self._rows)} items)"
+        return f"ManifestRows({len(self._rows)} items)"
 
     @property
     def rows(self) -> tuple[_Row, ...]:
@@ -417,7 +417,7 @@ def build_manifest(
     canon = scheme.canonical_params(params)
     din = dataset_inputs(state, dataset_id, ctx.state_timestamp)
     result = scheme.compute(din.inputs, canon)
-    items = ItemRecords(
+    items = ManifestRows(
         [_item_row(state, iid, result.item_source[iid], w) for iid, w in result.items.items()]
     )
     rows = items.rows

@@ -3,7 +3,6 @@ they bring in, and why any item never reaches the weight scheme (see docs/weight
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -147,12 +146,7 @@ def submitted_classes(state: ChainState, item_id: int) -> int:
     """
     item = state.items[item_id]
     lic = state.licenses.get(item.license_id)
-    if lic is None:
-        return 0
-    if len(lic.history) <= 1:
-        return lic.classes
-    at = bisect_right(lic.history, item.submitted.key, key=lambda h: h[0]) - 1
-    return lic.history[max(at, 0)][1]
+    return 0 if lic is None else lic.classes_when(item.submitted.key)
 
 
 def _cid_identity(cid: bytes) -> object:

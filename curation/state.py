@@ -80,6 +80,13 @@ class LicenseState:
             classes &= later
         return classes
 
+    def classes_when(self, key: tuple[int, int]) -> int:
+        """Classes the license had at log position `key` (an item's submission): the terms its grant was
+        made under, before later changes narrow them (`classes_for`)."""
+        if len(self.history) <= 1:
+            return self.classes
+        return self.history[max(self._last_at(key), 0)][1]
+
 
 @dataclass
 class ContributorState:

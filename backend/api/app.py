@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -12,6 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backend.api.auth import Authenticator
 from backend.api.bodies import DeclaredSizeGuard
+from backend.api.chain_readmodel import ChainReadModel, open_read_model
 from backend.api.deps import ApiContext, client_key
 from backend.api.errors import REQUEST_ID_HEADER, RateLimited, domain_error_response, install_error_handlers
 from backend.api.models import error_responses
@@ -21,10 +24,11 @@ from backend.api.readmodel import ReadModel
 from backend.api.routes import api_router
 from backend.api.siwe import SignatureCheck
 from backend.chain.deployment import Deployment
+from backend.chain.signatures import erc1271_accepts
 from backend.ipfs.base import ContentStore
 from backend.settings import Settings
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "open_served_app", "session_app"]
 
 
 class _RateLimitGuard:
@@ -132,3 +136,23 @@ def create_app(
             max_age=600,
         )
     return app
+
+
+def session_app(settings: Settings, model: ChainReadModel) -> FastAPI:
+    """The API over a chain read model, on that model's one session: uploads go to its content store and
+    contract wallets sign in (ERC-1271) through its chain connection; no second connection or store is opened.
+    `curation serve` and `curation demo --serve` both build their app here."""
+    session = model.session
+    check = partial(erc1271_accepts, session.w3)
+    return create_app(settings, model, session.need_store(), session.deployment, signature_check=check)
+
+
+@contextmanager
+def open_served_app(settings: Settings) -> Iterator[tuple[FastAPI, str]]:
+    """What `curation serve` runs: the app over the chain read model of `settings` (folded once, so a wrong RPC
+    URL or record fails here), and a description of its content store; the one session closes after."""
+    model = open_read_model(settings)
+    try:
+        yield session_app(settings, model), model.session.need_store().describe()
+    finally:
+        model.session.close()

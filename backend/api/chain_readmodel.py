@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
-from backend.api.errors import NotFound
+from backend.api.errors import NotFound, redact
 from backend.api.models import (
     Contributor,
     ContributorWeight,
@@ -35,14 +35,16 @@ from backend.api.models import (
     Weights,
 )
 from backend.api.readmodel import page
+from backend.chain.releases import ReleaseInfo
 from backend.chainstate import admit_accepted_batches, fold_at
-from backend.errors import ConfigError
+from backend.errors import ConfigError, StoreError
 from backend.release import UnknownRelease, fetch_manifest, rebuild_report
 from backend.release.fetch import FetchedManifest
 from backend.session import Session, open_session
 from backend.settings import Settings
 from curation.cid import cid_text
 from curation.consent import format_consent
+from curation.errors import InvalidInput
 from curation.governance import api_status_word, quorum_reached, snapshot_supply
 from curation.licenses import LicenseClass
 from curation.state import ChainState, LicenseState, ProposalRecord
@@ -163,19 +165,23 @@ class ChainReadModel:
         return [self._release(dataset_id, n) for n in range(1, count + 1)]
 
     def _release(self, dataset_id: int, number: int) -> Release:
-        fm = self._fetched(dataset_id, number)
-        info = fm.release
+        """The anchor from the chain, with what its manifest adds (parent, item count) when it can be read.
+
+        One unreadable manifest (gone from the store, not what the chain anchors, malformed) must not take
+        the whole API down: its release is listed with `manifest_problem` saying why, and the requests that
+        need its bytes (manifest, weights, report) answer with the typed error.
+        """
+        try:
+            fm = self._fetched(dataset_id, number)
+        except (StoreError, InvalidInput) as exc:
+            _log.warning("release %d of dataset %d: %s", number, dataset_id, exc)
+            info = self.session.releases().get_release(dataset_id, number)
+            return _release_model(info, parent=None, item_count=None, problem=redact(str(exc)))
         parent = fm.doc.get("parent")
-        return Release(
-            dataset_id=dataset_id,
-            number=number,
-            manifest_cid=info.manifest_cid,
-            manifest_sha256="0x" + info.manifest_sha256.hex(),
-            state_block=info.state_block,
-            scheme_id=info.scheme_id,
+        return _release_model(
+            fm.release,
             parent=int(parent["release"]) if isinstance(parent, Mapping) else None,
             item_count=len(fm.items),
-            published_block=info.published_block,
         )
 
     def _fetched(self, dataset_id: int, number: int) -> FetchedManifest:
@@ -286,6 +292,23 @@ def open_read_model(settings: Settings, *, ttl: float | None = None) -> ChainRea
 
 
 # --- chain state -> API models ------------------------------------------------------------------------------
+
+
+def _release_model(
+    info: ReleaseInfo, *, parent: int | None, item_count: int | None, problem: str | None = None
+) -> Release:
+    return Release(
+        dataset_id=info.dataset_id,
+        number=info.number,
+        manifest_cid=info.manifest_cid,
+        manifest_sha256="0x" + info.manifest_sha256.hex(),
+        state_block=info.state_block,
+        scheme_id=info.scheme_id,
+        parent=parent,
+        item_count=item_count,
+        published_block=info.published_block,
+        manifest_problem=problem,
+    )
 
 
 def _license(lic: LicenseState) -> License:

@@ -107,7 +107,7 @@ def client_key(request: Request) -> str:
 _bearer = HTTPBearer(auto_error=False, description="session token from POST /auth/verify")
 
 
-async def current_session(
+async def _current_session(
     ctx: Ctx, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> WalletSession:
     """The signed-in wallet of a request (Unauthenticated -> 401 without a valid bearer token)."""
@@ -116,4 +116,4 @@ async def current_session(
     return ctx.auth.tokens.check(credentials.credentials)
 
 
-WalletSessionDep = Annotated[WalletSession, Depends(current_session)]
+WalletSessionDep = Annotated[WalletSession, Depends(_current_session)]

@@ -23,8 +23,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 
 from backend.chainstate import StateBlockAhead
-from backend.errors import ChainError, ConfigError, ContractRevert, StoreError
+from backend.errors import RETRY_AFTER_SECONDS, ChainError, ConfigError, ContractRevert, Retryable, StoreError
+from backend.index.errors import (
+    ChainUnsettledError,
+    IndexDatabaseError,
+    IndexEmptyError,
+    IndexerError,
+    IndexMismatchError,
+    ReorgTooDeepError,
+)
 from backend.ipfs.errors import ContentNotFound, StoreTimeout, StoreUnavailable
+from backend.release.publish import ReleaseRaceError
 from curation.errors import CurationError, InvalidInput
 from curation.manifest_read import ManifestMismatch
 
@@ -136,6 +145,16 @@ _STATUS: dict[type[BaseException], tuple[int, str]] = {
     StoreTimeout: (504, "store-timeout"),
     StoreUnavailable: (503, "store-unavailable"),
     StoreError: (502, "store-error"),
+    # Another release of the dataset was anchored after this one was built: build again on the new parent.
+    ReleaseRaceError: (409, "conflict"),
+    # The index's own failures: its database built for another deployment, not synced yet, unreadable, or
+    # the chain under it unsettled; anything else (a log source that broke its contract) is bad upstream data.
+    IndexMismatchError: (503, "not-configured"),
+    IndexEmptyError: (503, "index-behind"),
+    ChainUnsettledError: (503, "chain-unavailable"),
+    ReorgTooDeepError: (503, "chain-unavailable"),
+    IndexDatabaseError: (503, "unavailable"),
+    IndexerError: (502, "index-error"),
     ConfigError: (503, "not-configured"),
     ContractRevert: (502, "chain-error"),
     ChainError: (503, "chain-unavailable"),
@@ -301,6 +320,8 @@ def domain_error_response(request: Request, exc: Exception) -> JSONResponse:
     headers: dict[str, str] = {}
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, Retryable):
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     if isinstance(exc, Unauthenticated):
         headers["WWW-Authenticate"] = "Bearer"
     status, code = _lookup(exc)

@@ -122,8 +122,13 @@ class Release(_Model):
     state_block: int
     scheme_id: str
     parent: int | None
-    item_count: int
+    item_count: int | None = Field(description="items in the manifest; null when it cannot be read now")
     published_block: int | None = None
+    manifest_problem: str | None = Field(
+        default=None,
+        description="why the manifest cannot be read now (not in the store, not what the chain anchors); "
+        "null when it was read and checked",
+    )
 
 
 class ItemWeight(_Model):

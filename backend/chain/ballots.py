@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
+from eth_utils.address import to_checksum_address
 from web3 import Web3
 from web3.types import RPCEndpoint
 
@@ -19,6 +20,7 @@ from backend.chain.voting import RELAY_BASE_GAS, VotingClient, ballot_gas
 from backend.errors import ChainError, ContractRevert
 from curation.ballots import Ballot, SignedBallot, SkipReason
 from curation.errors import InvalidInput
+from curation.events import BallotSkipped, VoteCast
 from curation.governance import Support
 
 __all__ = [
@@ -291,15 +293,19 @@ def _send(
         report.skipped.extend(SkippedBallot(b, None, detail) for b in batch)
         return
     report.receipts.append(receipt)
-    for ev in receipt.all("VoteCast"):
+    for vote in receipt.all(VoteCast):
         report.counted.append(
             CountedBallot(
-                ev["voter"], ev["proposalId"], Support(ev["support"]), ev["weight"], receipt.tx_hash
+                to_checksum_address(vote.voter),
+                vote.proposal_id,
+                Support(vote.support),
+                vote.weight,
+                receipt.tx_hash,
             )
         )
-    for ev in receipt.all("BallotSkipped"):
-        ballot = batch[ev["index"]]
-        reason = SkipReason(ev["reason"])
+    for skip in receipt.all(BallotSkipped):
+        ballot = batch[skip.index]
+        reason = SkipReason(skip.reason)
         detail = reason.explanation
         if reason is SkipReason.BAD_SIGNATURE and ballot.voter in wallets:
             detail = (

@@ -20,6 +20,7 @@ __all__ = [
     "CompileError",
     "compile_contracts",
     "find_solc",
+    "main",
     "write_artifacts",
 ]
 

@@ -25,7 +25,7 @@ from backend.errors import ChainError, ConfigError
 from curation.errors import CurationError
 from curation.safejson import JsonRejected, loads
 
-__all__ = ["RpcLimits", "connect", "is_embedded", "mine"]
+__all__ = ["LimitedHTTPProvider", "RpcLimits", "connect", "is_embedded", "mine"]
 
 _METHOD = re.compile(rb'"method"\s*:\s*"([A-Za-z0-9_]{1,64})"')
 _WAITS = "CURATION_RPC_CONNECT_TIMEOUT and CURATION_RPC_TIMEOUT set how long to wait"

@@ -7,11 +7,9 @@ import copy
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, Self, TypeVar
 
 from eth_utils.address import to_checksum_address
-from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
@@ -19,8 +17,9 @@ from web3.exceptions import ContractLogicError, ContractPanicError, TimeExhauste
 
 from backend.chain.accounts import Signer
 from backend.chain.artifacts import abi_type, error_index, load_artifact
-from backend.chain.decode import EventDecoder, decode_args, decode_values, event_query
-from backend.chain.logs import RpcLogFetcher, Verify
+from backend.chain.decode import EventDecoder, UndecodableLog, decode_values, event_query
+from backend.chain.logs import RawLog, RpcLogFetcher, Verify
+from backend.chain.rpc import hex_text, quantity
 from backend.errors import ChainError, ContractRevert
 from curation.events import ChainEvent, ChainText
 
@@ -43,22 +42,27 @@ E = TypeVar("E", bound=ChainEvent)
 
 @dataclass(frozen=True)
 class Receipt:
-    """What a mined transaction left: hash, block, gas and the decoded events of the called contract."""
+    """What a mined transaction left: hash, block, gas and the called contract's events (curation.events).
+
+    The events are what backend.chain.decode.EventDecoder makes of the receipt's logs, exactly the objects
+    the indexer folds: `receipt.event(DatasetCreated).dataset_id`, `receipt.all(VoteCast)`.
+    """
 
     tx_hash: str
     block_number: int
     gas_used: int
-    events: tuple[tuple[str, dict[str, Any]], ...]
+    events: tuple[ChainEvent, ...]
 
-    def event(self, name: str) -> dict[str, Any]:
-        """Arguments of the first event called `name` (ChainError when the transaction emitted none)."""
-        for ev_name, args in self.events:
-            if ev_name == name:
-                return args
-        raise ChainError(f"transaction {self.tx_hash} emitted no {name} event")
+    def event(self, kind: type[E]) -> E:
+        """The first `kind` event of the transaction (ChainError when it emitted none)."""
+        for ev in self.events:
+            if isinstance(ev, kind):
+                return ev
+        raise ChainError(f"transaction {self.tx_hash} emitted no {kind.__name__} event")
 
-    def all(self, name: str) -> list[dict[str, Any]]:
-        return [args for ev_name, args in self.events if ev_name == name]
+    def all(self, kind: type[E]) -> list[E]:
+        """Every `kind` event of the transaction, in log order."""
+        return [ev for ev in self.events if isinstance(ev, kind)]
 
 
 def _innermost(value: Any) -> Any:
@@ -205,6 +209,7 @@ class ContractClient:
         self.address = to_checksum_address(address)
         self.contract = w3.eth.contract(address=self.address, abi=load_artifact(self.artifact).abi)
         self.signer = signer
+        self._decoder = EventDecoder({self.artifact: self.address})
 
     def with_signer(self, signer: Signer) -> Self:
         """A copy of this wrapper that sends from `signer`."""
@@ -237,7 +242,6 @@ class ContractClient:
         where = f"{self.artifact}.{query.name} logs {from_block}..{to_block}"
         if query.contract != self.artifact:
             raise ChainError(f"{where}: {query.name} is an event of {query.contract}, not of {self.artifact}")
-        decoder = EventDecoder({self.artifact: self.address})
         fetcher = RpcLogFetcher.from_web3(self.w3, [self.address], topics=query.topics, verify=verify)
         out: list[E] = []
         try:
@@ -245,7 +249,7 @@ class ContractClient:
             start = from_block
             while start <= end:
                 batch = fetcher.fetch(start, min(end, start + max(1, max_range) - 1))
-                out += [ev for ev in decoder.decode_all(batch.logs) if query.keeps(ev)]
+                out += [ev for ev in self._decoder.decode_all(batch.logs) if query.keeps(ev)]
                 start = batch.to_block + 1
         except ChainError as exc:  # RpcFaultError, InconsistentAnswerError, UndecodableLog: say what was read
             raise type(exc)(f"reading {where} failed: {exc}") from None
@@ -261,76 +265,38 @@ class ContractClient:
         with _guard(where):
             data = self.contract.encode_abi(fn, args=list(args))
         receipt = _send(self.w3, who, {"to": self.address, "data": data, "gas": gas or DEFAULT_GAS}, where)
-        return self._receipt(receipt)
+        return self.decode_receipt(receipt)
 
-    def _receipt(self, receipt: Any) -> Receipt:
-        events: list[tuple[str, dict[str, Any]]] = []
-        for log in receipt["logs"]:
-            if to_checksum_address(log["address"]) != self.address:
-                continue
-            decoded = self._decode_log(log)
-            if decoded is not None:
-                events.append(decoded)
+    def decode_receipt(self, receipt: Any) -> Receipt:
+        """A mined transaction's receipt (as web3 gives it) with this contract's logs decoded.
+
+        Logs of other contracts are left out, and so are events curation.events does not define (Approval);
+        a log of this contract that does not decode raises UndecodableLog naming the event and transaction.
+        """
+        tx_hash = hex_text(receipt["transactionHash"])
+        where = f"{self.artifact} log in transaction {tx_hash}"
+        logs = [_raw_log(log, where) for log in receipt["logs"]]
+        events = self._decoder.decode_all(log for log in logs if log.address == self.address.lower())
         return Receipt(
-            tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
+            tx_hash=tx_hash,
             block_number=int(receipt["blockNumber"]),
             gas_used=int(receipt["gasUsed"]),
             events=tuple(events),
         )
 
-    def _decode_log(self, log: Any) -> tuple[str, dict[str, Any]] | None:
-        if not log["topics"]:
-            return None
-        name = _event_topics(self.artifact).get(bytes(log["topics"][0]))
-        if name is None:
-            return None
-        where = f"{self.artifact}.{name} in transaction 0x{bytes(log['transactionHash']).hex()}"
-        return name, _event_spec(self.artifact, name).decode(log, where)
 
-
-@dataclass(frozen=True)
-class _EventSpec:
-    """One event of an artifact's ABI: what web3's event decoding does, with strings read losslessly."""
-
-    name: str
-    inputs: tuple[tuple[str, str, bool], ...]  # (name, ABI type, indexed)
-
-    def decode(self, log: Any, where: str) -> dict[str, Any]:
-        """The log's arguments by ABI name, as web3 gives them (checksummed addresses), strings as ChainText."""
-        try:
-            values = decode_args(
-                [(t, ix) for _, t, ix in self.inputs],
-                [bytes(HexBytes(t)) for t in log["topics"][1:]],
-                bytes(HexBytes(log["data"])),
-            )
-        except Exception as exc:  # eth_abi raises several types for malformed payloads
-            raise ChainError(f"{where}: the log does not decode ({type(exc).__name__}: {exc})") from None
-        return {n: _web3_form(t, v) for (n, t, _), v in zip(self.inputs, values, strict=True)}
-
-
-def _web3_form(abi_t: str, value: Any) -> Any:
-    if abi_t == "address":
-        return to_checksum_address(value)
-    if abi_t.endswith("]"):
-        return [_web3_form(abi_t[: abi_t.rindex("[")], v) for v in value]  # web3 gives lists
-    return value
-
-
-@cache
-def _event_spec(artifact: str, event: str) -> _EventSpec:
-    for entry in load_artifact(artifact).abi:
-        if entry.get("type") == "event" and entry.get("name") == event and not entry.get("anonymous"):
-            inputs = tuple((str(i["name"]), abi_type(i), bool(i.get("indexed"))) for i in entry["inputs"])
-            return _EventSpec(event, inputs)
-    raise ChainError(f"{artifact} has no event {event!r}")
-
-
-@cache
-def _event_topics(artifact: str) -> dict[bytes, str]:
-    """topic0 -> event name for one artifact's ABI."""
-    out: dict[bytes, str] = {}
-    for entry in load_artifact(artifact).abi:
-        if entry.get("type") == "event" and not entry.get("anonymous"):
-            sig = f"{entry['name']}({','.join(abi_type(i) for i in entry['inputs'])})"
-            out[keccak(text=sig)] = entry["name"]
-    return out
+def _raw_log(log: Any, where: str) -> RawLog:
+    """A receipt's log (web3's AttributeDict: HexBytes and ints, or JSON-RPC hex) as the decoder's RawLog."""
+    try:
+        return RawLog(
+            block_number=quantity(log["blockNumber"]),
+            block_hash=hex_text(log["blockHash"]),
+            tx_hash=hex_text(log["transactionHash"]),
+            tx_index=quantity(log["transactionIndex"]),
+            log_index=quantity(log["logIndex"]),
+            address=hex_text(log["address"]),
+            topics=tuple(hex_text(t) for t in log["topics"]),
+            data=hex_text(log["data"]),
+        )
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise UndecodableLog(f"{where}: malformed log {str(log)[:160]!r} ({exc})") from None

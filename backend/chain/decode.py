@@ -3,11 +3,12 @@
 Solidity `string` values are not checked for UTF-8, so anyone can emit a log whose string field does not
 decode as text (`register`, `updateProfile`, `castVoteWithReason` are permissionless). Such a log must never
 stop a fold: every `string` is read as `bytes` (the ABI encoding is identical) and becomes a ChainText,
-display text with U+FFFD for invalid sequences plus the exact bytes. `decode_args` is the one place that
-does this; the indexer's EventDecoder and ContractClient's receipts use it.
+display text with U+FFFD for invalid sequences plus the exact bytes. `decode_values` is the one place that
+does this: EventDecoder reads logs with it (through `decode_args`), ContractClient reads revert payloads.
 
-EventDecoder is the only mapping from logs to curation.events: the indexer decodes what it stored with it, and
-ContractClient.event_logs asks the node for one event type through `event_query` and decodes with it too.
+EventDecoder is the only mapping from logs to curation.events: the indexer decodes what it stored with it,
+ContractClient.event_logs asks the node for one event type through `event_query` and decodes with it too, and
+ContractClient's receipts (backend.chain.contract.Receipt) are the logs of a mined transaction decoded by it.
 """
 
 from __future__ import annotations
@@ -154,10 +155,19 @@ class EventDecoder:
         contract = self._by_address.get(log.address.lower())
         if contract is None or not log.topics:
             return None
-        spec = _specs(contract).get(_hex_bytes(log.topics[0]))
+        try:
+            spec = _specs(contract).get(_hex_bytes(log.topics[0]))
+        except ValueError:
+            raise UndecodableLog(
+                f"{contract} log {log.log_index} at block {log.block_number} in transaction {log.tx_hash}: "
+                f"topic 0 {log.topics[0]!r} is not hex"
+            ) from None
         if spec is None:
             return None
-        where = f"{contract}.{spec.name} at block {log.block_number} log {log.log_index}"
+        where = (
+            f"{contract}.{spec.name} at block {log.block_number} log {log.log_index} "
+            f"in transaction {log.tx_hash}"
+        )
         indexed = sum(1 for _, ix in spec.inputs if ix)
         if len(log.topics) != 1 + indexed:
             raise UndecodableLog(f"{where}: expected {1 + indexed} topics, got {len(log.topics)}")

@@ -9,6 +9,7 @@ from backend.chain.contract import ContractClient, Receipt
 from backend.errors import ChainError
 from curation.cid import CID, parse_cid
 from curation.errors import InvalidInput
+from curation.events import BatchSubmitted, ItemSubmitted
 from curation.merkle import Leaf, MerkleTree
 
 __all__ = [
@@ -101,7 +102,7 @@ class RegistryClient(ContractClient):
 
     # --- license allowlist ------------------------------------------------------------------------------
     def set_license(self, spdx: str, classes: int, allowed: bool) -> Receipt:
-        """Add or update a license (license-manager role); the id is in `receipt.event("LicenseSet")`."""
+        """Add or update a license (license-manager role); the id is `receipt.event(LicenseSet).license_id`."""
         return self._transact("setLicense", spdx, int(classes), allowed, gas=_GAS_STRING)
 
     def set_license_manager(self, account: str, allowed: bool) -> Receipt:
@@ -125,7 +126,7 @@ class RegistryClient(ContractClient):
         consent: int,
         expiry: int = 0,
     ) -> Receipt:
-        """Submit one item; its id is `receipt.event("ItemSubmitted")["itemId"]`."""
+        """Submit one item; its id is `receipt.event(ItemSubmitted).item_id`."""
         return self._transact(
             "submitItem", cid_bytes(cid), sha256, size, license_id, int(consent), expiry, gas=_GAS_SUBMIT
         )
@@ -264,8 +265,8 @@ class RegistryClient(ContractClient):
     @staticmethod
     def submitted_id(receipt: Receipt) -> int:
         """The item or batch id a submission receipt carries."""
-        for name, key in (("ItemSubmitted", "itemId"), ("BatchSubmitted", "batchId")):
-            found = receipt.all(name)
-            if found:
-                return int(found[0][key])
+        for item in receipt.all(ItemSubmitted):
+            return item.item_id
+        for batch in receipt.all(BatchSubmitted):
+            return batch.batch_id
         raise ChainError(f"transaction {receipt.tx_hash} submitted neither an item nor a batch")

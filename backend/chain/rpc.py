@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
-from backend.errors import ChainError, ConfigError
+from backend.errors import ChainError, ConfigError, Retryable
 from curation.safejson import JsonRejected, loads
 
 if TYPE_CHECKING:  # web3 is needed only to read an existing connection's provider
@@ -143,7 +143,7 @@ class InconsistentAnswerError(ChainError):
 # less, or turn them into RpcFaultError / InconsistentAnswerError with the whole story.
 
 
-class TransportFault(ChainError):
+class TransportFault(ChainError, Retryable):
     """A transient failure worth retrying (transport, HTTP status, malformed or error answer)."""
 
 

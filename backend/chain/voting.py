@@ -151,7 +151,7 @@ class VotingClient(ContractClient):
     def create_dataset(
         self, name: str, description_cid: str | bytes | CID, use: int, params: DatasetParams | None = None
     ) -> Receipt:
-        """Create a dataset (manager only); the id is in `receipt.event("DatasetCreated")["datasetId"]`."""
+        """Create a dataset (manager only); the id is `receipt.event(DatasetCreated).dataset_id`."""
         p = params or DatasetParams()
         return self._transact(
             "createDataset", name, cid_bytes(description_cid), int(use), p.as_tuple(), gas=400_000

@@ -1,1 +1,3 @@
 """The `curation` command line."""
+
+__all__: list[str] = []

@@ -11,17 +11,22 @@ from rich.table import Table
 
 from backend.chain.accounts import create_keystore, list_keystores
 from backend.chain.deployment import deploy_all
-from backend.cli.common import console, emit_json, guarded, password_from_env_or_prompt
+from backend.cli.common import (
+    DevAccountOpt,
+    JsonOpt,
+    KeystoreOpt,
+    RpcOpt,
+    console,
+    emit_json,
+    guarded,
+    password_from_env_or_prompt,
+)
 from backend.errors import ConfigError
 from backend.session import connect_chain, pick_signer
 from backend.settings import load_settings
 
 __all__ = ["register"]
 
-RpcOpt = Annotated[str | None, typer.Option("--rpc", help="EVM JSON-RPC URL (default: CURATION_RPC)")]
-KeystoreOpt = Annotated[Path | None, typer.Option("--keystore", help="encrypted keystore that signs")]
-DevAccountOpt = Annotated[int | None, typer.Option("--dev-account", help="index of an unlocked node account")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object instead of a table")]
 
 account_app = typer.Typer(help="Encrypted keystores (eth-account, scrypt).", no_args_is_help=True)
 

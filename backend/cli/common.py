@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from backend.errors import Retryable
 from backend.index import SyncProgress
 from backend.session import PASSWORD_ENV, Session, env_password, open_session
 from backend.settings import Settings, load_settings
@@ -51,14 +52,20 @@ R = TypeVar("R")
 
 
 def guarded(fn: Callable[P, R]) -> Callable[P, R]:
-    """Wrap a command: a CurationError becomes `error: <sentence>` on stderr and exit code 1, no traceback."""
+    """Wrap a command: a CurationError (or an OS error: a file that cannot be read or written) becomes
+    `error: <sentence>` on stderr and exit code 1, never a traceback."""
 
     @wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
         except CurationError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            retry = " (a temporary failure: trying again may succeed)" if isinstance(exc, Retryable) else ""
+            typer.echo(f"error: {exc}{retry}", err=True)
+            raise typer.Exit(1) from None
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            typer.echo(f"error: {where}{exc.strerror or exc}", err=True)
             raise typer.Exit(1) from None
 
     return wrapper

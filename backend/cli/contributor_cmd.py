@@ -16,6 +16,7 @@ from backend.ipfs.base import check_source_file
 from curation.batches import item_ref, leaf_item_id, parse_item_ref, split_item_id
 from curation.consent import format_consent, parse_consent
 from curation.errors import InvalidInput
+from curation.events import ContributorRegistered
 
 __all__ = ["register"]
 
@@ -39,7 +40,7 @@ def register_cmd(
         if registry.contributor_id(me):
             raise ConfigError(f"{me} is already registered as contributor {registry.contributor_id(me)}")
         receipt = registry.register(profile)
-        cid = int(receipt.event("ContributorRegistered")["contributorId"])
+        cid = receipt.event(ContributorRegistered).contributor_id
     opts.emit(
         {"address": me, "contributor_id": cid, "tx": receipt.tx_hash}, f"registered {me} as contributor {cid}"
     )

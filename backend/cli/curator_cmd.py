@@ -13,7 +13,7 @@ from backend.chain.ballots import RelayReport
 from backend.cli.common import ChainOpts, add_commands, chain_command, console, guarded
 from curation.governance import ProposalKind, Support
 
-__all__ = ["register"]
+__all__ = ["register", "relay_output"]
 
 
 @guarded

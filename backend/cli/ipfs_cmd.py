@@ -6,21 +6,20 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec
+from typing import Annotated, Any
 
 import typer
 
+from backend.cli.common import guarded
 from backend.ipfs import ContentStore, open_store
 from backend.ipfs.base import check_source_file
 from backend.settings import load_settings
-from curation.errors import CurationError, InvalidInput
+from curation.errors import InvalidInput
 from curation.unixfs import compute_cid
 
 __all__ = ["ipfs_app", "register"]
 
-P = ParamSpec("P")
 
 ipfs_app = typer.Typer(
     name="ipfs",
@@ -45,28 +44,6 @@ MaxBytes = Annotated[
         "before reading further). Default: no limit.",
     ),
 ]
-
-
-def _guarded(fn: Callable[[], Any]) -> Any:
-    """A CurationError (or an OS error) becomes one sentence on stderr and exit code 1, never a traceback."""
-    try:
-        return fn()
-    except CurationError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    except OSError as exc:
-        typer.echo(f"error: {exc.filename or ''}: {exc.strerror}".replace("error: : ", "error: "), err=True)
-        raise typer.Exit(1) from None
-
-
-def _guarded_command(fn: Callable[P, None]) -> Callable[P, None]:
-    """A command whose whole body runs under `_guarded`."""
-
-    @wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
-        _guarded(lambda: fn(*args, **kwargs))
-
-    return wrapper
 
 
 @ipfs_app.callback()
@@ -100,7 +77,7 @@ def _store(ctx: typer.Context) -> Iterator[ContentStore]:
         store.close()
 
 
-@_guarded_command
+@guarded
 def cid_command(
     path: Annotated[Path, typer.Argument(help="File to hash ('-' reads standard input).")],
     cid_version: CidVersion = 1,
@@ -115,7 +92,7 @@ def cid_command(
 
 
 @ipfs_app.command("add")
-@_guarded_command
+@guarded
 def add_command(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="File to store.")],
@@ -129,7 +106,7 @@ def add_command(
 
 
 @ipfs_app.command("get")
-@_guarded_command
+@guarded
 def get_command(
     ctx: typer.Context,
     cid: Annotated[str, typer.Argument(help="CID of the file.")],
@@ -143,7 +120,7 @@ def get_command(
 
 
 @ipfs_app.command("cat")
-@_guarded_command
+@guarded
 def cat_command(
     ctx: typer.Context,
     cid: Annotated[str, typer.Argument(help="CID of the file.")],
@@ -158,35 +135,37 @@ def cat_command(
 
 
 @pin_app.command("add")
-@_guarded_command
+@guarded
 def pin_add(ctx: typer.Context, cid: Annotated[str, typer.Argument()]) -> None:
     """Pin a DAG (all its blocks must be available)."""
     _with_store(ctx, lambda s: s.pin(cid))
 
 
 @pin_app.command("rm")
-@_guarded_command
+@guarded
 def pin_rm(ctx: typer.Context, cid: Annotated[str, typer.Argument()]) -> None:
     """Remove a pin; the blocks go at the next `curation ipfs gc`."""
     _with_store(ctx, lambda s: s.unpin(cid))
 
 
 @pin_app.command("ls")
+@guarded
 def pin_ls(ctx: typer.Context) -> None:
     """List pinned roots."""
-    for cid in _guarded(lambda: _with_store(ctx, lambda s: s.pins())):
+    for cid in _with_store(ctx, lambda s: s.pins()):
         typer.echo(str(cid))
 
 
 @ipfs_app.command("gc")
+@guarded
 def gc_command(ctx: typer.Context) -> None:
     """Remove every block that no pin reaches."""
-    removed = _guarded(lambda: _with_store(ctx, lambda s: s.gc()))
+    removed = _with_store(ctx, lambda s: s.gc())
     typer.echo(f"removed {removed} blocks")
 
 
 @car_app.command("export")
-@_guarded_command
+@guarded
 def car_export(
     ctx: typer.Context,
     cid: Annotated[str, typer.Argument()],
@@ -206,14 +185,12 @@ def car_export(
 
 
 @car_app.command("import")
+@guarded
 def car_import(ctx: typer.Context, path: Annotated[Path, typer.Argument(help="CAR file.")]) -> None:
     """Import a CARv1 file (every block verified) and pin its roots."""
-
-    def run() -> list[str]:
-        with _store(ctx) as store, open(check_source_file(path), "rb") as fh:
-            return [str(c) for c in store.import_car(fh)]
-
-    for root in _guarded(run):
+    with _store(ctx) as store, open(check_source_file(path), "rb") as fh:
+        roots = [str(c) for c in store.import_car(fh)]
+    for root in roots:
         typer.echo(root)
 
 

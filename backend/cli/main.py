@@ -22,6 +22,7 @@ _AREAS = (
     "index_cmd",
     "contributor_cmd",
     "curator_cmd",
+    "operator_cmd",
     "trainer_cmd",
     "release_cmd",
     "serve_cmd",

@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from backend.cli.common import console, emit_json, guarded, password_from_env_or_prompt, sync_progress
+from backend.cli.common import (
+    JsonOpt,
+    RpcOpt,
+    console,
+    emit_json,
+    guarded,
+    password_from_env_or_prompt,
+    sync_progress,
+)
 from backend.release import build_release, publish_release, verify_release
 from backend.release.verify import VerifyResult
 from backend.session import open_session, pick_signer
@@ -17,12 +25,10 @@ from curation.manifest import DEFAULT_SCHEME, DEFAULT_SHARD_ITEMS
 
 __all__ = ["parse_params", "register"]
 
-RpcOpt = Annotated[str | None, typer.Option("--rpc", help="EVM JSON-RPC URL (default: CURATION_RPC)")]
 ParamOpt = Annotated[
     list[str] | None,
     typer.Option("--param", help="scheme parameter NAME=VALUE (repeatable; `null` turns a cap off)"),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object instead of text")]
 
 
 def parse_params(values: list[str] | None) -> dict[str, object] | None:

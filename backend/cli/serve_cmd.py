@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from backend.api.chain_readmodel import open_read_model
-from backend.chain.rpc import RpcLimits
+from backend.api.app import open_served_app
 from backend.cli.common import guarded
 from backend.settings import load_settings
 
@@ -33,34 +32,15 @@ def serve(
     """
     import uvicorn
 
-    from backend.api.app import create_app
     from backend.api.serving import uvicorn_options
-    from backend.chain.deployment import Deployment
-    from backend.ipfs import open_store
 
     settings = load_settings(home=home, ipfs=ipfs, deployment=deployment).with_served_origin(host, port)
-    record = Deployment.load(settings.deployment_path) if settings.deployment_path.exists() else None
-    store = open_store(settings)
-    signature_check = None
-    if settings.rpc is not None:  # with a node, contract wallets can sign in too (ERC-1271)
-        from functools import partial
-
-        from backend.chain.connection import connect
-        from backend.chain.signatures import erc1271_accepts
-
-        signature_check = partial(
-            erc1271_accepts, connect(settings.rpc, limits=RpcLimits.from_settings(settings))
+    with open_served_app(settings) as (app, store):
+        typer.echo(
+            f"serving on http://{host}:{port} (docs at /docs; sign-in URI {settings.sign_in_uri}; store: {store})",
+            err=True,
         )
-    app = create_app(settings, open_read_model(settings), store, record, signature_check=signature_check)
-    typer.echo(
-        f"serving on http://{host}:{port} (docs at /docs; sign-in URI {settings.sign_in_uri}; "
-        f"store: {store.describe()})",
-        err=True,
-    )
-    try:
         uvicorn.run(app, host=host, port=port, **uvicorn_options(settings, log_level))
-    finally:
-        store.close()
 
 
 def register(app: typer.Typer) -> None:

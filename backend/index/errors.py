@@ -3,7 +3,7 @@ or reorganises deeper than allowed."""
 
 from __future__ import annotations
 
-from backend.errors import BackendError, ChainError, ConfigError
+from backend.errors import BackendError, ChainError, ConfigError, Retryable
 
 __all__ = [
     "ChainUnsettledError",
@@ -31,7 +31,7 @@ class IndexEmptyError(IndexerError, ChainError):
     """The index holds nothing yet: no sync has stored the deployment block (or no database was created)."""
 
 
-class ChainUnsettledError(IndexerError, ChainError):
+class ChainUnsettledError(IndexerError, ChainError, Retryable):
     """The node kept reorganising while the indexer tried to catch up."""
 
 

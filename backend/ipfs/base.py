@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Self
@@ -15,12 +17,14 @@ from backend.ipfs.errors import ContentNotFound, ContentTooLarge
 from curation.blocks import verify_block
 from curation.cid import CID
 from curation.errors import InvalidInput
-from curation.unixfs import ImportedFile, LeafReader, ReadLimitExceeded, iter_file
+from curation.unixfs import FileImporter, ImportedFile, LeafReader, ReadLimitExceeded, iter_chunks, iter_file
 
 __all__ = [
     "CidLike",
     "ContentStore",
+    "FileDigest",
     "check_source_file",
+    "hash_file",
     "read_file",
     "verified_block",
     "write_atomically",
@@ -53,6 +57,29 @@ def read_file(
         yield from iter_file(root, get_block, leaf_reader, max_bytes=max_bytes)
     except ReadLimitExceeded as exc:
         raise ContentTooLarge(str(root), exc.limit, exc.declared) from None
+
+
+@dataclass(frozen=True)
+class FileDigest:
+    """What a file's bytes hash to: CIDv1 (raw leaves, as `ipfs add --cid-version=1`), sha256, size."""
+
+    cid: CID
+    sha256: bytes
+    size: int
+
+
+def hash_file(path: Path) -> FileDigest:
+    """CID, sha256 and size of a file in one pass and constant memory."""
+    importer = FileImporter(cid_version=1)
+    sha = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        for chunk in iter_chunks(fh):
+            importer.push(chunk)
+            sha.update(chunk)
+            size += len(chunk)
+    importer.finish()
+    return FileDigest(importer.result.cid, sha.digest(), size)
 
 
 def check_source_file(path: Path) -> Path:

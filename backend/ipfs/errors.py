@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backend.errors import StoreError
+from backend.errors import Retryable, StoreError
 
 __all__ = ["ContentNotFound", "ContentTooLarge", "StoreTimeout", "StoreUnavailable", "UnexpectedResponse"]
 
@@ -11,11 +11,11 @@ class ContentNotFound(StoreError):
     """The store does not have the CID (embedded store), or the path given does not exist."""
 
 
-class StoreTimeout(StoreError):
+class StoreTimeout(StoreError, Retryable):
     """The IPFS node did not answer in time (for a read this usually means no peer has the CID)."""
 
 
-class StoreUnavailable(StoreError):
+class StoreUnavailable(StoreError, Retryable):
     """The IPFS node or gateway cannot be reached (after retries)."""
 
 

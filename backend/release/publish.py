@@ -10,6 +10,7 @@ from backend.chain.accounts import Signer
 from backend.errors import ChainError, StoreError
 from backend.release.build import BuiltRelease
 from backend.session import Session
+from curation.events import ReleasePublished
 from curation.manifest_read import part_file_name
 
 __all__ = [
@@ -97,7 +98,7 @@ def publish_release(
     receipt = client.publish_release(
         built.dataset_id, built.cid, bytes.fromhex(built.sha256), built.state_block, built.scheme_id
     )
-    number = int(receipt.event("ReleasePublished")["releaseNumber"])
+    number = receipt.event(ReleasePublished).release_number
     files = write_release_files(built, out_dir, exports) if out_dir is not None else {}
     return PublishedRelease(
         number,

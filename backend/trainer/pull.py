@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from backend.contribute import hash_file
 from backend.ipfs import ContentStore
-from backend.ipfs.base import write_atomically
+from backend.ipfs.base import hash_file, write_atomically
 from backend.ipfs.errors import ContentTooLarge
 from backend.ipfs.limits import get_manifest_part
 from backend.trainer.client import ConsentChange, TrainerClient
@@ -24,6 +23,7 @@ from curation.manifest_read import ManifestItem, parse_items, part_file_name
 
 __all__ = [
     "ITEMS_DIR",
+    "FetchOutcome",
     "PullProgress",
     "PullResult",
     "fetch_items",
@@ -97,6 +97,8 @@ def _fetch_one(store: ContentStore, item: ManifestItem, dest: Path) -> str:
 
 @dataclass
 class FetchOutcome:
+    """What fetching a release's items did: a status per item id, and why each failure failed."""
+
     status: dict[int, str] = field(default_factory=dict)
     failures: dict[int, str] = field(default_factory=dict)
 
@@ -260,6 +262,7 @@ def pull(
         },
         status=outcome.status,
         license_classes=client.license_classes(),
+        attribution_required=_attribution_required(fetched.doc),
         items_dir=ITEMS_DIR,
     )
     json_path, md_path = write_report(out_dir, report)
@@ -284,3 +287,15 @@ def pull(
 def _parts(client: TrainerClient, doc: dict[str, Any]) -> list[bytes]:
     """The manifest's parts in order (already verified by fetch; read again from the store to write)."""
     return [get_manifest_part(client.store, str(entry["cid"])) for entry in doc.get("item_parts") or []]
+
+
+def _attribution_required(doc: Mapping[str, Any]) -> dict[str, bool]:
+    """Contributor -> whether the release says they must be credited (its manifest's attribution list)."""
+    entries = doc.get("attribution")
+    if not isinstance(entries, list):
+        return {}
+    return {
+        e["contributor"]: e.get("attribution_required") is True
+        for e in entries
+        if isinstance(e, dict) and isinstance(e.get("contributor"), str)
+    }

@@ -45,9 +45,15 @@ def build_pull_report(
     excluded: Mapping[int, Mapping[str, Any]],
     status: Mapping[int, str],
     license_classes: Mapping[str, int],
+    attribution_required: Mapping[str, bool],
     items_dir: str,
 ) -> dict[str, Any]:
-    """Plain data for pull-report.json: no wall-clock time, every list in item-id or name order."""
+    """Plain data for pull-report.json: no wall-clock time, every list in item-id or name order.
+
+    `license_classes` are the registry's classes now (shown per license); whether a contributor must be
+    credited is the release's own answer (`attribution_required` of its manifest's attribution list), which
+    the manifest rule decides once (under schema 2, by the classes each item was submitted under).
+    """
     kept = [i for i in items if i.item_id not in excluded]
     licenses: dict[str, dict[str, Any]] = {}
     people: dict[str, dict[str, Any]] = {}
@@ -75,9 +81,7 @@ def build_pull_report(
                 "items": who["items"],
                 "bytes": str(who["bytes"]),
                 "licenses": names,
-                "attribution_required": any(
-                    license_classes.get(n, 0) & LicenseClass.ATTRIBUTION for n in names
-                ),
+                "attribution_required": attribution_required.get(addr, False),
             }
         )
     counts = {"fetched": 0, "already_present": 0}

@@ -30,8 +30,8 @@ from curation.ballots import SignedBallot, dump_ballots, load_ballots
 from curation.errors import InvalidInput
 from curation.governance import ProposalKind, ProposalStatus, Support
 from curation.state import UnknownDataset
-from tests.chain.test_voting_helpers import World
 from tests.conftest import Chain
+from tests.contracts.voting_helpers import World
 
 
 @pytest.fixture

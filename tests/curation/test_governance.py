@@ -30,8 +30,8 @@ from curation.governance import (
     would_pass,
 )
 from curation.state import fold_events
-from tests.chain.test_voting_helpers import World
 from tests.conftest import Chain
+from tests.contracts.voting_helpers import World
 
 INTERFACE = Path(__file__).resolve().parents[2] / "contracts" / "interfaces" / "ICurationVoting.sol"
 
@@ -214,7 +214,7 @@ def test_status_equals_the_contracts_state_at_every_block_of_a_proposals_life(ch
     world.voting.with_signer(small).cast_vote(first, Support.AGAINST)
     world.mine_to(p.deadline - 1)
     extended = world.voting.with_signer(big).cast_vote(first, Support.FOR)  # quorum in the last block
-    assert extended.all("ProposalExtended")  # the deadline moved: status must follow it
+    assert extended.all(ev.ProposalExtended)  # the deadline moved: status must follow it
     world.mine_to(world.voting.get_proposal(first).deadline + 1)
     world.voting.finalize(first)
     world.mine_to(world.voting.get_proposal(second).deadline + 2)

@@ -13,6 +13,7 @@ import hashlib
 from pathlib import Path
 
 from backend.release import build_release, publish_release, verify_release
+from curation.events import ItemSubmitted
 from curation.unixfs import compute_cid
 from tests.backend.release.release_helpers import ALL, Story
 from tests.conftest import Chain
@@ -28,7 +29,7 @@ def test_a_size_lie_is_excluded_and_the_release_verifies(chain: Chain, tmp_path:
     r = mallory.submit_item(
         compute_cid(real).cid, hashlib.sha256(real).digest(), 10**15, s.lic("CC0-1.0"), ALL
     )
-    liar = int(r.event("ItemSubmitted")["itemId"])
+    liar = r.event(ItemSubmitted).item_id
     ds = s.dataset()
     s.decide(ds, [honest, liar], {s.signer(1): 1})
     built = build_release(s.session(), ds)
@@ -51,7 +52,7 @@ def test_a_dag_pb_item_whose_declared_sha256_is_not_its_bytes_is_excluded(
     cid = s.store.put_bytes(data, cid_version=0).cid
     fake = hashlib.sha256(b"somebody else's bytes").digest()
     r = mallory.submit_item(cid, fake, len(data), s.lic("CC0-1.0"), ALL)
-    item = int(r.event("ItemSubmitted")["itemId"])
+    item = r.event(ItemSubmitted).item_id
     ds = s.dataset()
     s.decide(ds, [item], {s.signer(1): 1})
     built = build_release(s.session(), ds)
@@ -70,7 +71,7 @@ def test_bytes_past_the_declared_size_are_never_read(chain: Chain, tmp_path: Pat
     data = b"x" * (3 * 256 * 1024)  # a three-leaf DAG; declared as 5 bytes
     cid = s.store.put_bytes(data).cid
     r = mallory.submit_item(cid, hashlib.sha256(data).digest(), 5, s.lic("CC0-1.0"), ALL)
-    item = int(r.event("ItemSubmitted")["itemId"])
+    item = r.event(ItemSubmitted).item_id
     ds = s.dataset()
     s.decide(ds, [item], {s.signer(1): 1})
     reads: list[int] = []

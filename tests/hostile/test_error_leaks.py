@@ -29,7 +29,7 @@ from backend.chain.signatures import erc1271_accepts
 from backend.ipfs import EmbeddedStore
 from backend.ipfs.errors import ContentNotFound
 from curation.unixfs import compute_cid
-from tests.api.api_helpers import (
+from tests.backend.api.api_helpers import (
     ALICE,
     MALLORY,
     FakeClock,
@@ -39,7 +39,7 @@ from tests.api.api_helpers import (
     sign,
     siwe_message,
 )
-from tests.api.serve_process import ServeProcess, free_port
+from tests.backend.api.serve_process import ServeProcess, free_port
 
 SECRETS = ("hunter2", "SECRETKEY", "QKEY", "user:")
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.serve_process import ServeProcess
+from tests.backend.api.serve_process import ServeProcess
 
 
 def _client(server: ServeProcess, source: str) -> httpx.Client:

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from backend.api.deps import MAX_JSON_BODY
-from tests.api.serve_process import ServeProcess
+from tests.backend.api.serve_process import ServeProcess
 
 LIMIT = MAX_JSON_BODY  # 65,536
 

@@ -18,6 +18,7 @@ import pytest
 from backend.chainstate import BatchUnavailable
 from backend.release import build_release
 from curation.batches import leaf_for_bytes
+from curation.events import BatchSubmitted
 from curation.governance import ProposalKind
 from curation.merkle import merkle_root
 from curation.unixfs import compute_cid
@@ -51,7 +52,7 @@ def _poison(s: Story, manifest: bytes | None) -> int:
     if manifest is not None:
         s.store.put_bytes(data)
     r = mallory.submit_batch_root(_ROOT, len(_LEAVES), compute_cid(data).cid)
-    return int(r.event("BatchSubmitted")["batchId"])
+    return r.event(BatchSubmitted).batch_id
 
 
 @pytest.mark.parametrize(

@@ -32,10 +32,11 @@ from backend.chain.voting import Tally
 from backend.cli.curator_cmd import relay_output
 from backend.errors import ContractRevert
 from curation.ballots import SignedBallot, SkipReason
+from curation.events import BallotSkipped, VoteCast
 from curation.governance import Support
-from tests.chain.test_voting_helpers import World
-from tests.chain.wallet import deploy_hostile_wallet, deploy_wallet
 from tests.conftest import Chain
+from tests.contracts.voting_helpers import World
+from tests.contracts.wallet import deploy_hostile_wallet, deploy_wallet
 
 #: Gas of a wallet's ballot beyond the wallet's own allowance (measured 12,111): calldata, the cold wallet
 #: account and has-voted slot, the digest, the call, the skip event. Far below what copying a returndata bomb
@@ -84,9 +85,9 @@ def test_a_hostile_wallet_is_skipped_and_costs_at_most_its_allowance(world: Worl
         [world.ballot(c, pid), _wallet_ballot(world, pid, hostile.address), world.ballot(d, pid)],
         gas=3_000_000,
     )
-    assert [e["voter"] for e in attacked.all("VoteCast")] == [c.address, d.address]
-    assert [(e["voter"], e["index"], SkipReason(e["reason"])) for e in attacked.all("BallotSkipped")] == [
-        (hostile.address, 1, SkipReason.BAD_SIGNATURE)
+    assert [e.voter for e in attacked.all(VoteCast)] == [c.address.lower(), d.address.lower()]
+    assert [(e.voter, e.index, SkipReason(e.reason)) for e in attacked.all(BallotSkipped)] == [
+        (hostile.address.lower(), 1, SkipReason.BAD_SIGNATURE)
     ]
     extra = attacked.gas_used - plain.gas_used
     # The wallet got its whole allowance and burnt it (the bomb keeps 20,000 of it to revert with all the

@@ -7,7 +7,7 @@ trainers who follow it would silently get a dataset that drops later votes, remo
 Promised behaviour: ReleaseRegistry refuses a state block older than the dataset's latest release's
 (ReleaseRegistryStateBlockBeforeLatest, naming both blocks); the same state block again is allowed. It already
 refused a state block that is not in the past (ReleaseRegistryStateBlockInFuture, pinned in
-tests/chain/test_releases.py). The Python client refuses both before sending, with a message that says which
+tests/contracts/test_releases.py). The Python client refuses both before sending, with a message that says which
 block to build at.
 """
 
@@ -18,10 +18,10 @@ import pytest
 from backend.chain.releases import ReleaseClient
 from backend.errors import ContractRevert
 from curation.errors import InvalidInput
-from tests.chain.test_releases import CID, DIGEST, _releases, world
-from tests.chain.test_voting_helpers import World
+from tests.contracts.test_releases import CID, DIGEST, _releases, world
+from tests.contracts.voting_helpers import World
 
-__all__ = ["world"]  # the fixture, shared with tests/chain/test_releases.py
+__all__ = ["world"]  # the fixture, shared with tests/contracts/test_releases.py
 
 
 def _raw_publish(rel: ReleaseClient, dataset: int, state_block: int) -> None:

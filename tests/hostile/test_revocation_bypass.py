@@ -16,6 +16,7 @@ import pytest
 
 from backend.errors import ContractRevert
 from backend.release import build_release
+from curation.events import ItemSubmitted
 from tests.backend.release.release_helpers import ALL, Story
 from tests.conftest import Chain
 
@@ -33,7 +34,7 @@ def test_revoked_bytes_do_not_return_under_a_dag_pb_cid(chain: Chain, tmp_path: 
     alice.revoke_consent(first)
     dag_pb = s.store.put_bytes(BYTES, cid_version=0).cid  # the dag-pb CIDv0 of the same bytes
     r = mallory.submit_item(dag_pb, hashlib.sha256(BYTES).digest(), len(BYTES), s.lic("CC0-1.0"), ALL)
-    copy = int(r.event("ItemSubmitted")["itemId"])
+    copy = r.event(ItemSubmitted).item_id
     s.decide(ds, [copy], {s.signer(1): 1})
     built = build_release(s.session(), ds)
     assert built.manifest.doc["items"] == []

@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from backend.ipfs import EmbeddedStore
-from tests.api.api_helpers import ALICE, URI, FakeClock, TestClient, make_app, sign, siwe_message
-from tests.api.serve_process import ServeProcess
+from tests.backend.api.api_helpers import ALICE, URI, FakeClock, TestClient, make_app, sign, siwe_message
+from tests.backend.api.serve_process import ServeProcess
 
 
 @pytest.fixture

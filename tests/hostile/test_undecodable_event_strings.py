@@ -19,15 +19,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from eth_abi.abi import encode as abi_encode
 from eth_utils.crypto import keccak
 
 from backend.api.chain_readmodel import ChainReadModel
 from backend.chain.accounts import Signer
+from backend.chain.decode import UndecodableLog
 from backend.chainstate import fold_index
 from backend.index import open_indexer
 from backend.release import build_release, publish_release, verify_release
-from curation.events import ChainText, ContributorRegistered, ProfileUpdated, VoteCast, raw_text
+from curation.events import (
+    ChainText,
+    ContributorRegistered,
+    ProfileUpdated,
+    ProposalCreated,
+    VoteCast,
+    raw_text,
+)
 from curation.governance import ProposalKind
 from tests.backend.release.release_helpers import Story, governed
 from tests.conftest import Chain
@@ -58,7 +67,7 @@ def _attack(s: Story, ds: int, item: int) -> dict[str, Any]:
     newcomer, alice, nobody, big = s.signer(7), s.signer(4), s.signer(8), s.signer(1)
     _send(chain, newcomer, registry, "register(string)", BAD_REGISTER)
     _send(chain, alice, registry, "updateProfile(string)", BAD_PROFILE)
-    pid = int(s.voting.propose(ds, ProposalKind.INCLUDE, [item]).event("ProposalCreated")["proposalId"])
+    pid = s.voting.propose(ds, ProposalKind.INCLUDE, [item]).event(ProposalCreated).proposal_id
     chain.w3.testing.mine(s.voting.get_proposal(pid).snapshot - s.block + 1)
     zero = _send(chain, nobody, voting, "castVoteWithReason(uint256,uint8,string)", pid, 1, BAD_REASON)
     _send(chain, big, voting, "castVoteWithReason(uint256,uint8,string)", pid, 1, LOUD_REASON)
@@ -120,8 +129,44 @@ def test_event_lookups_and_receipts_decode_strings_that_are_not_utf8(chain: Chai
     assert [(v.weight, raw_text(v.reason)) for v in votes] == [(0, BAD_REASON), (600, LOUD_REASON)]
     assert votes[0].reason == BAD_REASON.decode("utf-8", "replace")
 
-    receipt = s.voting._receipt(hit["zero_receipt"])  # what every ContractClient transaction returns
-    assert receipt.event("VoteCast")["reason"].raw == BAD_REASON
+    receipt = s.voting.decode_receipt(hit["zero_receipt"])  # what every ContractClient transaction returns
+    counted = receipt.event(VoteCast)
+    assert isinstance(counted.reason, ChainText)
+    assert raw_text(counted.reason) == BAD_REASON
+    assert counted == votes[0]  # the same object the event lookup (and the indexer) decodes
+
+
+def _tampered(mined: Any, **change: Any) -> dict[str, Any]:
+    """`mined` (a receipt) with its one log changed as `change` says."""
+    (log,) = mined["logs"]
+    return {**dict(mined), "logs": [{**dict(log), **change}]}
+
+
+def test_a_receipt_log_that_does_not_decode_raises_a_typed_error_naming_event_and_transaction(
+    chain: Chain, tmp_path: Path
+) -> None:
+    s, ids = governed(chain, tmp_path / "store")
+    mined = _attack(s, ids["ds"], ids["i4"])["zero_receipt"]
+    (log,) = mined["logs"]
+    tx = "0x" + bytes(mined["transactionHash"]).hex()
+    data = bytes(log["data"])
+    huge_offset = data[:64] + (2**255).to_bytes(32, "big") + data[96:]  # reason's offset: past the end
+    not_decoding = [
+        ("expected 3 topics, got 2", _tampered(mined, topics=log["topics"][:2])),
+        ("expected 3 topics, got 4", _tampered(mined, topics=[*log["topics"], log["topics"][1]])),
+        ("cannot decode (InsufficientDataBytes", _tampered(mined, data=data[:40])),
+        ("cannot decode (", _tampered(mined, data=huge_offset)),
+        ("cannot decode (ValueError", _tampered(mined, data="0xnot-hex")),
+    ]
+    for message, receipt in not_decoding:
+        with pytest.raises(UndecodableLog) as caught:
+            s.voting.decode_receipt(receipt)
+        shown = str(caught.value)
+        assert shown.startswith(f"CurationVoting.VoteCast at block {mined['blockNumber']} log ")
+        assert f"in transaction {tx}: {message}" in shown
+    with pytest.raises(UndecodableLog, match=rf"CurationVoting log in transaction {tx}: malformed log"):
+        s.voting.decode_receipt(_tampered(mined, data=None))
+    assert s.voting.decode_receipt(mined).event(VoteCast).weight == 0  # the untouched receipt decodes
 
 
 def test_the_api_read_model_starts_and_serves_the_display_text(chain: Chain, tmp_path: Path) -> None:

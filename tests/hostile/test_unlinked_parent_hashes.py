@@ -8,7 +8,7 @@ the log fetcher as "does not extend", halved down to one block, and then fell in
 
 The promise: hashes that are the same when read again by number are not a reorg, so indexing proceeds and the
 index equals what the node says (the real reorg tests in tests/index still roll back). A chain that really
-moves, or a reorg deeper than `max_reorg_depth`, stops with a typed error (tests/index/test_index_links.py).
+moves, or a reorg deeper than `max_reorg_depth`, stops with a typed error (tests/backend/index/test_links.py).
 Every run here is a subprocess with a timeout, so a regression fails instead of hanging the suite.
 """
 
@@ -35,6 +35,7 @@ from backend.chain.voting import DatasetParams, VotingClient
 from backend.index import IndexDb
 from backend.ipfs import EmbeddedStore
 from curation.consent import Consent
+from curation.events import DatasetCreated, ProposalCreated
 from curation.governance import ProposalKind
 from curation.unixfs import compute_cid
 from tests.integration.hardhat import HardhatNode
@@ -134,9 +135,9 @@ def world(hardhat: HardhatNode, tmp_path_factory: pytest.TempPathFactory) -> Ite
         voting = VotingClient(w3, deployment.address("CurationVoting"), admin)
         params = DatasetParams(voting_delay=5, voting_period=20, quorum_bps=400, approval_bps=5000)
         created = voting.create_dataset("unlinked", compute_cid(b"unlinked").cid.encode(), consent, params)
-        assert int(created.event("DatasetCreated")["datasetId"]) == 1
+        assert created.event(DatasetCreated).dataset_id == 1
         proposed = voting.propose(1, ProposalKind.INCLUDE, [item], [])
-        pid = int(proposed.event("ProposalCreated")["proposalId"])
+        pid = proposed.event(ProposalCreated).proposal_id
         info = voting.get_proposal(pid)
         _mine(hardhat, info.snapshot - w3.eth.block_number)
         voting.cast_vote(pid, 1)

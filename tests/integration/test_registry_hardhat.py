@@ -13,6 +13,7 @@ from backend.chain.registry import RegistryClient
 from backend.errors import ChainError, ContractRevert
 from curation.cid import cid_v1_raw
 from curation.consent import Consent
+from curation.events import ItemSubmitted
 from curation.merkle import Leaf, MerkleTree
 from tests.integration.hardhat import HardhatNode
 
@@ -41,7 +42,7 @@ def test_deploy_and_submit_on_hardhat(hardhat: HardhatNode) -> None:
         train_gen = int(Consent.TRAIN | Consent.GENERATIVE)
         item = alice.submit_item(cid_v1_raw(d), d, 13, license_id, train_gen)
         item_id = alice.submitted_id(item)
-        assert item.event("ItemSubmitted")["cid"] == cid_v1_raw(d).to_bytes()
+        assert item.event(ItemSubmitted).cid == cid_v1_raw(d).to_bytes()
         with pytest.raises(ChainError) as dup:
             alice.submit_item(cid_v1_raw(d), d, 13, license_id, int(Consent.TRAIN))
         _assert_reverted_with(dup.value, "ContentRegistryDuplicateCid")

@@ -30,9 +30,11 @@ from backend.release import RebuildMismatch, build_release, publish_release
 from backend.session import Session
 from backend.settings import Settings
 from curation.batches import leaf_item_id
+from curation.events import ProposalCreated
 from curation.governance import ProposalKind, Support
 from curation.manifest_read import ManifestMismatch
-from tests.api.api_helpers import FakeClock, TestClient, make_settings
+from curation.unixfs import compute_cid
+from tests.backend.api.api_helpers import FakeClock, TestClient, make_settings
 from tests.backend.release.release_helpers import Story as Governed
 from tests.backend.release.release_helpers import governed
 from tests.conftest import Chain
@@ -316,7 +318,7 @@ def test_the_api_and_the_report_agree_on_a_proposals_status_at_every_boundary_bl
     model = ChainReadModel(s.session(), ttl=0)
     i5 = s.item(s.registry.with_signer(s.signer(5)), b"epsilon " * 40)
     created = s.voting.propose(ds, ProposalKind.INCLUDE, [i5], [])
-    pid = int(created.event("ProposalCreated")["proposalId"])
+    pid = created.event(ProposalCreated).proposal_id
     info = s.voting.get_proposal(pid)
     seen = [_statuses(s, model, ds, pid)]  # the block it was created in
     chain.w3.testing.mine(info.snapshot - s.block)  # type: ignore[attr-defined]
@@ -389,13 +391,44 @@ def test_a_store_serving_other_bytes_than_the_anchored_manifest_is_an_integrity_
     s.releases.publish_release(
         ids["ds"], str(other), bytes.fromhex(built.sha256), built.state_block, "commons-v1"
     )
+    model = ChainReadModel(s.session(), ttl=60, clock=FakeClock())
+    listed = model.release(ids["ds"], 1)  # still listed, from the chain's anchor, saying what is wrong
+    assert (listed.manifest_cid, listed.item_count) == (str(other), None)
+    assert "refusing it" in (listed.manifest_problem or "")
     with pytest.raises(ManifestMismatch, match="refusing it") as caught:
-        ChainReadModel(s.session(), ttl=60, clock=FakeClock()).release(ids["ds"], 1)
+        model.manifest(ids["ds"], 1)
     assert not isinstance(caught.value, StoreError)  # it keeps its kind: an integrity failure
     with _served(s, tmp_path) as client:
         r = client.get(f"/datasets/{ids['ds']}/releases/1/manifest")
     assert (r.status_code, r.json()["code"]) == (502, "integrity-error")
     assert "refusing it" in r.json()["detail"]
+
+
+def test_one_unreadable_manifest_does_not_take_the_other_releases_or_endpoints_down(
+    chain: Chain, tmp_path: Path
+) -> None:
+    s, ids = governed(chain, tmp_path / "store")
+    session = s.session()
+    publish_release(session, build_release(session, ids["ds"]), chain.admin)
+    lost = b'{"a manifest":"that no store holds"}'
+    s.releases.publish_release(  # release 2 anchors bytes nobody stored
+        ids["ds"],
+        str(compute_cid(lost).cid),
+        hashlib.sha256(lost).digest(),
+        chain.w3.eth.block_number,
+        "commons-v1",
+    )
+    with _served(s, tmp_path) as client:
+        assert client.get("/datasets").status_code == 200
+        assert client.get("/licenses").status_code == 200
+        releases = client.get(f"/datasets/{ids['ds']}/releases").json()
+        assert [(r["number"], r["manifest_problem"] is None) for r in releases] == [(1, True), (2, False)]
+        assert releases[0]["item_count"] > 0
+        assert releases[1]["item_count"] is None
+        assert "not available from the store" in releases[1]["manifest_problem"]
+        assert client.get(f"/datasets/{ids['ds']}/releases/1/manifest").status_code == 200
+        r = client.get(f"/datasets/{ids['ds']}/releases/2/manifest")
+    assert (r.status_code, r.json()["code"]) == (502, "store-error")
 
 
 def test_a_release_the_chain_logs_do_not_reproduce_has_no_report_but_an_integrity_error(

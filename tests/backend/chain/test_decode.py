@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 from eth_abi.abi import encode as abi_encode
 from eth_utils.crypto import keccak
 
+from backend.chain.artifacts import load_artifact
 from backend.chain.decode import EventDecoder, UndecodableLog, event_query
 from backend.errors import ChainError
 from curation.events import (
@@ -54,11 +56,16 @@ def test_a_log_with_the_wrong_topic_count_does_not_decode(traffic: Case) -> None
     decoder = EventDecoder({"ContentRegistry": log.address})
     assert isinstance(decoder.decode(log), ItemSubmitted)
     with pytest.raises(
-        UndecodableLog, match=r"ContentRegistry\.ItemSubmitted at block \d+ log \d+: expected 3"
+        UndecodableLog,
+        match=r"ContentRegistry\.ItemSubmitted at block \d+ log \d+ in transaction 0x[0-9a-f]{64}: expected 3",
     ):
         decoder.decode(dataclasses.replace(log, topics=log.topics[:2]))
     with pytest.raises(UndecodableLog, match="cannot decode"):
         decoder.decode(dataclasses.replace(log, data="0x00"))
+    with pytest.raises(
+        UndecodableLog, match=r"ContentRegistry log \d+ at block \d+ in transaction 0x.*not hex"
+    ):
+        decoder.decode(dataclasses.replace(log, topics=("0xzz", *log.topics[1:])))
     assert EventDecoder({"ReleaseRegistry": log.address}).decode(log) is None  # another contract's event
 
 
@@ -92,3 +99,17 @@ def test_every_domain_event_has_a_query_and_wrong_ones_are_named() -> None:
 
     with pytest.raises(ChainError, match="Unknown is not an event of the deployment's contracts"):
         event_query(Unknown)
+
+
+_RENAMED = {"from": "sender", "to": "recipient", "profileURI": "profile_uri"}
+
+
+def _snake(name: str) -> str:
+    return _RENAMED.get(name) or re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+@pytest.mark.parametrize(("contract", "event"), sorted(EVENT_TYPES))
+def test_event_fields_follow_the_abi_inputs_in_order(contract: str, event: str) -> None:
+    (entry,) = [e for e in load_artifact(contract).abi if e.get("type") == "event" and e["name"] == event]
+    fields = [f.name for f in dataclasses.fields(EVENT_TYPES[(contract, event)])][1:]
+    assert fields == [_snake(i["name"]) for i in entry["inputs"]]

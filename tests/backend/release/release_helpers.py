@@ -17,6 +17,7 @@ from backend.session import Session
 from backend.settings import Settings
 from curation.batches import leaf_for_bytes
 from curation.consent import Consent
+from curation.events import DatasetCreated, ProposalCreated
 from curation.governance import ProposalKind
 from curation.merkle import Leaf
 from curation.unixfs import compute_cid
@@ -93,7 +94,7 @@ class Story:
     def dataset(self, name: str = "open text", use: int = USE) -> int:
         params = DatasetParams(voting_delay=1, voting_period=4, quorum_bps=400, approval_bps=5000)
         r = self.voting.create_dataset(name, compute_cid(name.encode()).cid.encode(), use, params)
-        return int(r.event("DatasetCreated")["datasetId"])
+        return r.event(DatasetCreated).dataset_id
 
     def decide(
         self,
@@ -105,7 +106,7 @@ class Story:
     ) -> int:
         """Propose, vote (support per curator), wait out the period, finalize; returns the proposal id."""
         r = self.voting.propose(dataset_id, kind, items, batches or [])
-        pid = int(r.event("ProposalCreated")["proposalId"])
+        pid = r.event(ProposalCreated).proposal_id
         info = self.voting.get_proposal(pid)
         gap = info.snapshot - self.block
         if gap > 0:

@@ -16,6 +16,7 @@ from backend.release import (
 )
 from curation.batches import leaf_item_id
 from curation.errors import InvalidInput
+from curation.events import BatchSubmitted
 from curation.manifest_read import ManifestMismatch
 from curation.state import UnknownDataset
 from tests.backend.release.release_helpers import Story, governed
@@ -107,7 +108,7 @@ def test_batch_manifest_that_does_not_match_its_root_excludes_the_batch(chain: C
     good_root = hashlib.sha256(b"some other root").digest()
     manifest_cid = s.store.put_bytes(b'{"schema":"curation-commons/batch/v1","leaves":[]}').cid
     r = bob.submit_batch_root(good_root, 2, manifest_cid, s.lic("CC0-1.0"), 0x3F)
-    b2 = int(r.event("BatchSubmitted")["batchId"])
+    b2 = r.event(BatchSubmitted).batch_id
     s.decide(ids["ds"], [], {s.signer(1): 1}, batches=[b2])
     built = build_release(s.session(), ids["ds"])
     (entry,) = built.manifest.doc["excluded_batches"]

@@ -1,0 +1,153 @@
+"""Operator input rules: dataset parameter bounds (as CurationVoting enforces them), addresses, ETH amounts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Final
+
+from eth_utils.address import is_hex_address, to_checksum_address
+
+from curation.consent import ALL, Consent, format_consent, parse_consent
+from curation.errors import InvalidInput
+
+__all__ = [
+    "BPS",
+    "PARAM_BOUNDS",
+    "WEI_PER_ETHER",
+    "InvalidAddress",
+    "InvalidAmount",
+    "InvalidDatasetName",
+    "InvalidUse",
+    "ParamBound",
+    "ParamOutOfRange",
+    "check_dataset_name",
+    "check_param",
+    "check_params",
+    "parse_address",
+    "parse_dataset_use",
+    "parse_wei",
+]
+
+#: Basis points in a whole (CurationVoting: quorum 0..10000, approval 1..10000).
+BPS: Final = 10_000
+WEI_PER_ETHER: Final = 10**18
+_UINT32: Final = 2**32 - 1
+_UINT128: Final = 2**128 - 1
+
+
+class ParamOutOfRange(InvalidInput):
+    """A dataset parameter lies outside the range CurationVoting accepts (or its Solidity type holds)."""
+
+
+class InvalidDatasetName(InvalidInput):
+    """A dataset needs a non-empty name (CurationVotingEmptyName)."""
+
+
+class InvalidUse(InvalidInput):
+    """A dataset's use flags do not parse, or declare no use at all."""
+
+
+class InvalidAddress(InvalidInput):
+    """Not a 20-byte hex account address."""
+
+
+class InvalidAmount(InvalidInput):
+    """An ETH amount that does not parse, is not a whole number of wei, or is not positive."""
+
+
+@dataclass(frozen=True)
+class ParamBound:
+    """The accepted range of one field of ICurationVoting.DatasetParams, and where the bound comes from."""
+
+    low: int
+    high: int
+    unit: str
+    source: str
+
+
+#: Every field of DatasetParams (names as backend.chain.voting.DatasetParams) with its inclusive range: the
+#: lower bounds are CurationVoting._validate's custom errors, the upper ones its error or the field's type.
+PARAM_BOUNDS: Final[Mapping[str, ParamBound]] = {
+    "voting_delay": ParamBound(1, _UINT32, "blocks", "CurationVotingVotingDelayTooShort; uint32"),
+    "voting_period": ParamBound(1, _UINT32, "blocks", "CurationVotingVotingPeriodTooShort; uint32"),
+    "quorum_bps": ParamBound(0, BPS, "basis points", "CurationVotingQuorumOutOfRange"),
+    "approval_bps": ParamBound(1, BPS, "basis points", "CurationVotingApprovalOutOfRange"),
+    "late_quorum_extension": ParamBound(0, _UINT32, "blocks", "uint32"),
+    "proposal_threshold": ParamBound(0, _UINT128, "votes (token units)", "uint128"),
+}
+
+
+def check_param(field: str, value: int) -> int:
+    """`value` if it is in the range of dataset parameter `field`, else ParamOutOfRange naming both."""
+    bound = PARAM_BOUNDS.get(field)
+    if bound is None:
+        raise ParamOutOfRange(f"unknown dataset parameter {field!r}; known: {', '.join(PARAM_BOUNDS)}")
+    if isinstance(value, bool) or not isinstance(value, int) or not bound.low <= value <= bound.high:
+        raise ParamOutOfRange(
+            f"{field} = {value!r} is out of range: it must be an integer from {bound.low} to {bound.high} "
+            f"({bound.unit})"
+        )
+    return value
+
+
+def check_params(values: Mapping[str, int]) -> dict[str, int]:
+    """Every given dataset parameter checked by check_param (the first one out of range raises)."""
+    return {field: check_param(field, value) for field, value in values.items()}
+
+
+def check_dataset_name(name: str) -> str:
+    """The name, if it is not empty (the contract refuses an empty one)."""
+    if not name:
+        raise InvalidDatasetName("dataset name = '' is empty: a dataset needs a name of at least 1 character")
+    return name
+
+
+def parse_dataset_use(text: str) -> Consent:
+    """A dataset's use flags (curation.consent.parse_consent syntax); at least one flag.
+
+    The contract stores any uint16, but a use of 0 would admit every item whatever its consent, and bits
+    outside curation.consent.ALL mean nothing to the consent gate: both are refused.
+    """
+    try:
+        use = parse_consent(text)
+    except InvalidInput as exc:
+        raise InvalidUse(f"use = {text!r}: {exc}") from None
+    if not use:
+        raise InvalidUse(
+            f"use = {text!r} declares no use: give at least one of {format_consent(ALL)} "
+            "(items must consent to every flag of their dataset's use)"
+        )
+    return use
+
+
+def parse_address(text: str, what: str = "address") -> str:
+    """The checksummed form of a 0x-prefixed 20-byte hex address (any letter case)."""
+    s = text.strip()
+    if not (s.startswith(("0x", "0X")) and is_hex_address(s)):
+        raise InvalidAddress(f"{what} = {text!r} is not an account address: expected 0x and 40 hex digits")
+    return str(to_checksum_address(s))
+
+
+_AMOUNT = re.compile(r"^\s*(?P<num>[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>wei|eth|ether)?\s*$", re.IGNORECASE)
+
+
+def parse_wei(text: str) -> int:
+    """An ETH amount in wei: `1.5` or `1.5eth` (ether), `1500000000000000000wei`; positive and whole in wei."""
+    m = _AMOUNT.match(text)
+    if m is None:
+        raise InvalidAmount(
+            f"amount = {text!r} does not parse: give ether (`1.5`, `1.5eth`) or wei (`1500000000000000000wei`)"
+        )
+    unit = (m["unit"] or "ether").lower()
+    try:
+        value = Decimal(m["num"]) * (1 if unit == "wei" else WEI_PER_ETHER)
+    except InvalidOperation:  # pragma: no cover - the pattern only lets decimals through
+        raise InvalidAmount(f"amount = {text!r} does not parse") from None
+    if value != value.to_integral_value():
+        raise InvalidAmount(f"amount = {text!r} is not a whole number of wei (1 ether = 10^18 wei)")
+    if value <= 0:
+        raise InvalidAmount(f"amount = {text!r} must be more than 0 wei")
+    return int(value)
