@@ -20,10 +20,9 @@ from backend.chain.connection import connect
 from backend.chain.deployment import deploy_all
 from backend.chain.registry import RegistryClient
 from backend.chain.token import TokenClient
-from backend.chain.voting import DatasetParams, VotingClient
+from backend.chain.voting import VotingClient
 from backend.cli.main import app as main_app
 from backend.settings import Settings
-from curation.consent import Consent
 from curation.unixfs import compute_cid
 from tests.integration.hardhat import HardhatNode
 
@@ -128,7 +127,7 @@ def test_the_whole_story_through_the_cli(world: World) -> None:
     assert mine[2]["revoked_leaves"] == 1
     assert w.json("items", "--mine", "--dev-account", "2")["items"] == []
 
-    # Governance: tokens and a dataset by the admin's Python API (no CLI of ours creates datasets).
+    # Governance: tokens by the admin's Python API (no `token allocate` yet), the dataset by the CLI.
     w3 = connect(w.node.url)
     signers = dev_signers(w3)
     settings = Settings(home=w.home, rpc=w.node.url)
@@ -138,9 +137,12 @@ def test_the_whole_story_through_the_cli(world: World) -> None:
     token = TokenClient(w3, dep.address("CurationToken"), signers[0])
     token.mint(signers[0].address, 6 * 10**20)
     token.mint(signers[2].address, 4 * 10**20)
-    voting = VotingClient(w3, dep.address("CurationVoting"), signers[0])
     desc = str(compute_cid(b"cli dataset").cid)
-    voting.create_dataset("cli-set", desc, int(Consent.TRAIN), DatasetParams(voting_delay=1, voting_period=6))
+    created = w.json(
+        "dataset", "create", "cli-set", "--use", "train", "--description-cid", desc,
+        "--voting-delay", "1", "--voting-period", "6", "--dev-account", "0", "--yes",
+    )  # fmt: skip
+    assert created["dataset_id"] == 1
     w.run("delegate", "--dev-account", "0")
     assert w.json("delegate", "--dev-account", "2")["votes"] == str(4 * 10**20)
     proposal = w.json("propose", "1", "--item", "1", "--item", "2", "--batch", "1", "--dev-account", "0")
