@@ -19,7 +19,7 @@ from backend.chain.accounts import Signer
 from backend.chain.artifacts import abi_type, error_index, load_artifact
 from backend.chain.decode import EventDecoder, UndecodableLog, decode_values, event_query
 from backend.chain.logs import RawLog, RpcLogFetcher, Verify
-from backend.chain.rpc import hex_text, quantity
+from backend.chain.rpc import hex_text
 from backend.errors import ChainError, ContractRevert
 from curation.events import ChainEvent, ChainText
 
@@ -288,15 +288,6 @@ class ContractClient:
 def _raw_log(log: Any, where: str) -> RawLog:
     """A receipt's log (web3's AttributeDict: HexBytes and ints, or JSON-RPC hex) as the decoder's RawLog."""
     try:
-        return RawLog(
-            block_number=quantity(log["blockNumber"]),
-            block_hash=hex_text(log["blockHash"]),
-            tx_hash=hex_text(log["transactionHash"]),
-            tx_index=quantity(log["transactionIndex"]),
-            log_index=quantity(log["logIndex"]),
-            address=hex_text(log["address"]),
-            topics=tuple(hex_text(t) for t in log["topics"]),
-            data=hex_text(log["data"]),
-        )
+        return RawLog.from_rpc(log)
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise UndecodableLog(f"{where}: malformed log {str(log)[:160]!r} ({exc})") from None

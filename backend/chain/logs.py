@@ -66,6 +66,24 @@ class RawLog:
     topics: tuple[str, ...]
     data: str
 
+    @classmethod
+    def from_rpc(cls, raw: Any) -> RawLog:
+        """A log as eth_getLogs or a receipt gives it (JSON-RPC hex, or web3's HexBytes and ints).
+
+        Raises KeyError, TypeError, ValueError or AttributeError for a malformed one: each caller says which
+        answer it was (a rejected eth_getLogs answer, an undecodable receipt log).
+        """
+        return cls(
+            block_number=quantity(raw["blockNumber"]),
+            block_hash=hex_text(raw["blockHash"]),
+            tx_hash=hex_text(raw["transactionHash"]),
+            tx_index=quantity(raw["transactionIndex"]),
+            log_index=quantity(raw["logIndex"]),
+            address=hex_text(raw["address"]),
+            topics=tuple(hex_text(t) for t in raw["topics"]),
+            data=hex_text(raw["data"]),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class LogBatch:
@@ -275,17 +293,8 @@ class RpcLogFetcher:
             try:
                 if raw.get("removed"):
                     raise AnswerRejected("eth_getLogs returned a removed log")
-                topics = tuple(hex_text(t) for t in raw["topics"])
-                log = RawLog(
-                    block_number=quantity(raw["blockNumber"]),
-                    block_hash=hex_text(raw["blockHash"]),
-                    tx_hash=hex_text(raw["transactionHash"]),
-                    tx_index=quantity(raw["transactionIndex"]),
-                    log_index=quantity(raw["logIndex"]),
-                    address=hex_text(raw["address"]),
-                    topics=topics,
-                    data=hex_text(raw["data"]),
-                )
+                log = RawLog.from_rpc(raw)
+                topics = log.topics
             except (AttributeError, KeyError, TypeError, ValueError) as exc:
                 raise AnswerRejected(f"malformed log {str(raw)[:160]!r} ({exc})") from None
             if not a <= log.block_number <= b:
