@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Final
 
 from eth_utils.address import is_hex_address, to_checksum_address
@@ -15,8 +14,8 @@ from curation.errors import InvalidInput
 
 __all__ = [
     "BPS",
+    "MAX_AMOUNT_CHARS",
     "PARAM_BOUNDS",
-    "WEI_PER_ETHER",
     "InvalidAddress",
     "InvalidAmount",
     "InvalidDatasetName",
@@ -33,7 +32,6 @@ __all__ = [
 
 #: Basis points in a whole (CurationVoting: quorum 0..10000, approval 1..10000).
 BPS: Final = 10_000
-WEI_PER_ETHER: Final = 10**18
 _UINT32: Final = 2**32 - 1
 _UINT128: Final = 2**128 - 1
 
@@ -131,23 +129,29 @@ def parse_address(text: str, what: str = "address") -> str:
     return str(to_checksum_address(s))
 
 
-_AMOUNT = re.compile(r"^\s*(?P<num>[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>wei|eth|ether)?\s*$", re.IGNORECASE)
+#: Longest amount text read: more digits than any uint256 of wei has, in ether or in wei.
+MAX_AMOUNT_CHARS: Final = 100
+_AMOUNT = re.compile(
+    r"^\s*(?P<whole>[0-9]+)(?:\.(?P<frac>[0-9]+))?\s*(?P<unit>wei|eth|ether)?\s*$", re.IGNORECASE
+)
 
 
 def parse_wei(text: str) -> int:
-    """An ETH amount in wei: `1.5` or `1.5eth` (ether), `1500000000000000000wei`; positive and whole in wei."""
-    m = _AMOUNT.match(text)
+    """An ETH amount in wei: `1.5` or `1.5eth` (ether), `1500000000000000000wei`; positive and whole in wei.
+
+    Exact integer arithmetic (no Decimal context to round a long amount), on at most MAX_AMOUNT_CHARS.
+    """
+    m = _AMOUNT.match(text) if len(text) <= MAX_AMOUNT_CHARS else None
     if m is None:
         raise InvalidAmount(
-            f"amount = {text!r} does not parse: give ether (`1.5`, `1.5eth`) or wei (`1500000000000000000wei`)"
+            f"amount = {text[:MAX_AMOUNT_CHARS]!r} does not parse: give ether (`1.5`, `1.5eth`) or wei "
+            f"(`1500000000000000000wei`), at most {MAX_AMOUNT_CHARS} characters"
         )
-    unit = (m["unit"] or "ether").lower()
-    try:
-        value = Decimal(m["num"]) * (1 if unit == "wei" else WEI_PER_ETHER)
-    except InvalidOperation:  # pragma: no cover - the pattern only lets decimals through
-        raise InvalidAmount(f"amount = {text!r} does not parse") from None
-    if value != value.to_integral_value():
+    decimals = 0 if (m["unit"] or "ether").lower() == "wei" else 18
+    frac = (m["frac"] or "").rstrip("0")
+    if len(frac) > decimals:
         raise InvalidAmount(f"amount = {text!r} is not a whole number of wei (1 ether = 10^18 wei)")
+    value: int = int(m["whole"]) * 10**decimals + (int(frac.ljust(decimals, "0")) if frac else 0)
     if value <= 0:
         raise InvalidAmount(f"amount = {text!r} must be more than 0 wei")
-    return int(value)
+    return value

@@ -16,9 +16,6 @@ import pytest
 import backend
 import curation
 
-# Modules run as programs or loaded optionally (torch and datasets are extras): imported only if they can be.
-_OPTIONAL = {"backend.trainer.torch_adapter", "backend.trainer.hf_adapter"}
-
 
 def _modules() -> list[str]:
     names = []
@@ -27,15 +24,6 @@ def _modules() -> list[str]:
         for info in pkgutil.walk_packages(root.__path__, root.__name__ + "."):
             names.append(info.name)
     return sorted(names)
-
-
-def _load(name: str) -> ModuleType:
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        if name in _OPTIONAL:
-            pytest.skip(f"{name} needs an optional extra that is not installed")
-        raise
 
 
 def _endpoints(module: ModuleType) -> set[object]:
@@ -64,7 +52,7 @@ def _commands() -> set[object]:
 
 @pytest.mark.parametrize("name", _modules())
 def test_every_module_states_its_surface_and_keeps_to_it(name: str) -> None:
-    module = _load(name)
+    module = importlib.import_module(name)
     exported = getattr(module, "__all__", None)
     assert exported is not None, f"{name} has no __all__"
     assert len(exported) == len(set(exported)), f"{name}.__all__ names something twice"

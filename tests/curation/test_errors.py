@@ -13,19 +13,12 @@ import curation
 from curation import errors
 from curation.errors import CurationError
 
-_OPTIONAL = {"backend.trainer.torch_adapter", "backend.trainer.hf_adapter"}
-
 
 def _exception_classes() -> dict[str, type[BaseException]]:
     found: dict[str, type[BaseException]] = {}
     for root in (curation, backend):
         for info in pkgutil.walk_packages(root.__path__, root.__name__ + "."):
-            try:
-                module = importlib.import_module(info.name)
-            except ImportError:
-                if info.name in _OPTIONAL:
-                    continue
-                raise
+            module = importlib.import_module(info.name)
             for name, obj in vars(module).items():
                 if isinstance(obj, type) and issubclass(obj, BaseException) and obj.__module__ == info.name:
                     found[f"{info.name}.{name}"] = obj

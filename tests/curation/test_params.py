@@ -28,7 +28,10 @@ from curation.params import (
 @pytest.mark.parametrize(
     ("text", "wei"),
     [("1.5", 15 * 10**17), ("1.5 ETH", 15 * 10**17), ("2ether", 2 * 10**18), ("1500000000000000000wei", 15 * 10**17),
-     ("0.000000000000000001", 1), ("7WEI", 7)],
+     ("0.000000000000000001", 1), ("7WEI", 7),
+     # more digits than a default Decimal context keeps: exact, never rounded
+     ("12345678901234567890123456789wei", 12345678901234567890123456789),
+     ("123456789012.123456789012345678", 123456789012123456789012345678)],
 )  # fmt: skip
 def test_amounts_in_ether_or_wei(text: str, wei: int) -> None:
     assert parse_wei(text) == wei
@@ -78,3 +81,8 @@ def test_spdx_ids_are_canonicalised_and_unknown_ones_need_custom() -> None:
         resolve_license("GPL-3.0-only", "attribution")
     with pytest.raises(InvalidSpdx, match="1 to 64 characters"):
         resolve_license("a/b", "attribution", custom=True)
+
+
+def test_an_amount_longer_than_any_uint256_is_refused_unread() -> None:
+    with pytest.raises(InvalidAmount, match="at most 100 characters"):
+        parse_wei("9" * 100_000)
