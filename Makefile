@@ -65,6 +65,7 @@ postgres-server:
 bench: $(STAMP) $(NPM_STAMP)
 	$(BIN)/python -m benchmarks.gas_registry
 	$(BIN)/python -m benchmarks.gas
+	$(BIN)/python -m benchmarks.gas_forwarder
 	$(BIN)/python -m benchmarks.ipfs
 	$(BIN)/python -m benchmarks.weights
 	$(BIN)/python -m benchmarks.manifest_scale

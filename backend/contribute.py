@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,8 @@ from curation.batches import build_batch_manifest, leaf_item_id, verify_batch_ma
 from curation.cid import CID, cid_text
 from curation.consent import format_consent, unknown_bits
 from curation.errors import CurationError, InvalidInput
-from curation.events import BatchSubmitted, ItemSubmitted
+from curation.events import BatchSubmitted, ItemSubmitted, LeafConsentChanged
+from curation.licenses import canonical_spdx
 from curation.merkle import Leaf, MerkleTree
 
 __all__ = [
@@ -87,13 +89,16 @@ def store_batch_manifest(store: ContentStore, leaves: Sequence[Leaf]) -> StoredB
     return StoredBatch(str(imported.cid), MerkleTree.from_leaves(leaves).root, len(leaves), data)
 
 
-def check_license(registry: RegistryClient, spdx: str) -> int:
-    """The registry id of `spdx`; InvalidInput naming the allowed licenses when it is not allowed."""
-    license_id = registry.license_id_of(spdx)
-    if license_id == 0 or not registry.license(license_id).allowed:
-        allowed = ", ".join(sorted(rec.spdx for rec in registry.licenses() if rec.allowed)) or "none"
-        raise InvalidInput(f"license {spdx!r} is not on the allowlist (allowed: {allowed})")
-    return license_id
+def check_license(registry: RegistryClient, spdx: str) -> tuple[int, str]:
+    """The registry id of `spdx` and its spelling there, matched in any letter case (`cc-by-4.0` is
+    `CC-BY-4.0`, as in curation.licenses); InvalidInput naming the allowed licenses when it is not allowed."""
+    records = registry.licenses()
+    wanted = (canonical_spdx(spdx) or spdx.strip()).casefold()
+    for rec in records:
+        if rec.allowed and rec.spdx.casefold() == wanted:
+            return rec.license_id, rec.spdx
+    allowed = ", ".join(sorted(rec.spdx for rec in records if rec.allowed)) or "none"
+    raise InvalidInput(f"license {spdx!r} is not on the allowlist (allowed: {allowed})")
 
 
 def _check_consent(consent: int, expiry: int) -> None:
@@ -137,7 +142,7 @@ def contribute(
         seen[digest.cid] = Path(path)
         digests.append(digest)
         note("hashed", Path(path))
-    license_id = check_license(registry, spdx)
+    license_id, spdx = check_license(registry, spdx)
     signer = registry.signer
     if signer is None:
         raise ConfigError("contributing needs a signer")
@@ -147,31 +152,56 @@ def contribute(
         existing = registry.item_id_by_cid(digest.cid)
         if existing:
             raise InvalidInput(f"{path} is already registered as item {existing} ({digest.cid})")
-    for path, digest in zip(paths, digests, strict=True):
-        stored = store.put_file(Path(path), pin=True, cid_version=1)
-        if stored.cid != digest.cid:
-            raise InvalidInput(f"{path} changed while being contributed ({digest.cid} -> {stored.cid})")
-        note("stored", Path(path))
-    if batch:
-        return _submit_batch(registry, store, paths, digests, license_id, spdx, consent, expiry, note)
-    files: list[ContributedFile] = []
-    txs: list[str] = []
-    for path, digest in zip(paths, digests, strict=True):
-        try:
-            receipt = registry.submit_item(
-                digest.cid, digest.sha256, digest.size, license_id, consent, expiry
+    pinned_before = set(store.pins())
+    new_pins: list[CID] = []  # pinned by this call: unpinned again if what they were for is not submitted
+    submitted: set[CID] = set()
+    try:
+        for path, digest in zip(paths, digests, strict=True):
+            stored = store.put_file(Path(path), pin=True, cid_version=1)
+            if stored.cid not in pinned_before:
+                new_pins.append(stored.cid)
+            if stored.cid != digest.cid:
+                raise InvalidInput(f"{path} changed while being contributed ({digest.cid} -> {stored.cid})")
+            note("stored", Path(path))
+        if batch:
+            return _submit_batch(
+                registry, store, paths, digests, license_id, spdx, consent, expiry, note, new_pins
             )
-        except CurationError as exc:
-            done = ", ".join(f"{f.path} as item {f.item_id}" for f in files) or "nothing"
-            raise ContributionFailed(f"submitting {path} failed ({exc}); already submitted: {done}") from None
-        files.append(
-            ContributedFile(
-                Path(path), str(digest.cid), digest.sha256.hex(), digest.size, registry.submitted_id(receipt)
+        files: list[ContributedFile] = []
+        txs: list[str] = []
+        for path, digest in zip(paths, digests, strict=True):
+            try:
+                receipt = registry.submit_item(
+                    digest.cid, digest.sha256, digest.size, license_id, consent, expiry
+                )
+            except CurationError as exc:
+                done = ", ".join(f"{f.path} as item {f.item_id}" for f in files) or "nothing"
+                raise ContributionFailed(
+                    f"submitting {path} failed ({exc}); already submitted: {done}"
+                ) from None
+            submitted.add(digest.cid)
+            files.append(
+                ContributedFile(
+                    Path(path),
+                    str(digest.cid),
+                    digest.sha256.hex(),
+                    digest.size,
+                    registry.submitted_id(receipt),
+                )
             )
-        )
-        txs.append(receipt.tx_hash)
-        note("submitted", Path(path))
-    return Contribution(tuple(files), spdx, consent, tx_hashes=tuple(txs))
+            txs.append(receipt.tx_hash)
+            note("submitted", Path(path))
+        return Contribution(tuple(files), spdx, consent, tx_hashes=tuple(txs))
+    except BaseException:
+        _unpin(store, [cid for cid in new_pins if cid not in submitted])
+        raise
+
+
+def _unpin(store: ContentStore, cids: Sequence[CID]) -> None:
+    """Take back the pins a failed contribution made (best effort: the failure being reported matters more)."""
+    for cid in cids:
+        with contextlib.suppress(CurationError, OSError):
+            store.unpin(cid)
 
 
 def _submit_batch(
@@ -184,12 +214,16 @@ def _submit_batch(
     consent: int,
     expiry: int,
     note: Progress,
+    new_pins: list[CID],
 ) -> Contribution:
     leaves = [
         Leaf(i, d.cid.to_bytes(), d.sha256, d.size, license_id, consent, expiry)
         for i, d in enumerate(digests)
     ]
+    pinned_before = set(store.pins())
     manifest = store_batch_manifest(store, leaves)
+    if CID.parse(manifest.cid) not in pinned_before:
+        new_pins.append(CID.parse(manifest.cid))
     note("batch manifest stored", None)
     receipt = registry.submit_batch(leaves, manifest.cid, shared=True)
     batch_id = registry.submitted_id(receipt)
@@ -301,6 +335,7 @@ class ItemRow:
     revoked: bool
     leaves: int = 0  # batches only
     revoked_leaves: int = 0  # batches only
+    narrowed_leaves: int = 0  # batches only: leaves whose consent was narrowed (each also listed as a row)
 
 
 def list_items(
@@ -324,21 +359,42 @@ def list_items(
                 now.revoked,
             )
         )
+    # Leaf changes come from their events (one log per change), never from a read per leaf: a batch may
+    # hold a million leaves. The latest change of each leaf is its state now (revocation is final).
+    latest: dict[tuple[int, int], LeafConsentChanged] = {}
+    for change in registry.event_logs(LeafConsentChanged, from_block, filters=filters):
+        latest[(change.batch_id, change.leaf_index)] = change
     for batch in registry.event_logs(BatchSubmitted, from_block, filters=filters):
         b = _batch_from_event(batch)
-        revoked = sum(registry.is_leaf_revoked(b.batch_id, i) for i in range(b.count))
+        license_name = spdx.get(b.license_id, "per-leaf") if b.license_id else "per-leaf"
+        changed = sorted((k, v) for k, v in latest.items() if k[0] == b.batch_id)
+        revoked = sum(1 for _, v in changed if v.consent == 0)
         rows.append(
             ItemRow(
                 f"batch:{b.batch_id}",
                 b.contributor,
                 b.manifest_cid,
                 b.count,
-                spdx.get(b.license_id, "per-leaf") if b.license_id else "per-leaf",
+                license_name,
                 b.consent,
                 b.expiry,
                 revoked == b.count,
                 b.count,
                 revoked,
+                len(changed) - revoked,
             )
         )
+        rows += [
+            ItemRow(
+                f"batch:{batch_id}:{leaf}",
+                b.contributor,
+                "",
+                0,
+                license_name,
+                v.consent,
+                v.expiry,
+                v.consent == 0,
+            )
+            for (batch_id, leaf), v in changed
+        ]
     return rows

@@ -32,6 +32,7 @@ __all__ = [
     "UnknownProposal",
     "Voted",
     "VotingNotEnded",
+    "ballot_warnings",
     "delegate",
     "finalize",
     "list_proposals",
@@ -196,6 +197,17 @@ def sign_ballot_to_file(
     return signed
 
 
+def ballot_warnings(voting: VotingClient, proposal_id: int, voter: str) -> list[str]:
+    """Why a ballot just signed may never count (it is still written: a wallet may sign before it knows),
+    in words: the voter has already voted on the proposal, so the contract will skip the ballot."""
+    if voting.has_voted(proposal_id, voter):
+        return [
+            f"{voter} has already voted on proposal {proposal_id}: the contract counts one vote per wallet, "
+            "so a relayer's transaction will skip this ballot (BallotSkipped: already voted)"
+        ]
+    return []
+
+
 def relay_ballot_files(voting: VotingClient, files: Sequence[Path]) -> RelayReport:
     """Relay the ballots of `files` in batched transactions from the signer, who pays the gas.
 
@@ -234,7 +246,12 @@ def finalize(voting: VotingClient, proposal_id: int) -> Finalized:
 
 
 def list_proposals(voting: VotingClient, dataset_id: int | None = None) -> list[ProposalRow]:
-    """Every proposal (only dataset `dataset_id`'s when given) with its state and tally, by id."""
+    """Every proposal (only dataset `dataset_id`'s when given) with its state and tally, by id; InvalidInput
+    for a dataset that does not exist (an empty list means: a dataset without proposals)."""
+    if dataset_id is not None:
+        count = voting.dataset_count()
+        if not 1 <= dataset_id <= count:
+            raise InvalidInput(f"dataset {dataset_id} does not exist (the commons has {count} datasets)")
     rows: list[ProposalRow] = []
     for proposal_id in range(1, voting.proposal_count() + 1):
         info = voting.get_proposal(proposal_id)

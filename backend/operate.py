@@ -1,20 +1,29 @@
-"""The operator's use cases (signer holds the role directly): datasets, licenses, roles, dev-chain funding."""
+"""The operator's use cases: datasets, licenses, roles, dev-chain funding.
+
+Each sending use case checks every input first, then takes one of two routes:
+
+- **direct**: the signer holds the role (or is the contract's admin, for roles) and sends the change;
+- **proposal**: on a governed deployment, when the CommonsTimelock holds it instead (or `propose=True`), the
+  same change becomes a Governor proposal (backend.govern.propose) whose description is the plan, and the
+  result is a backend.govern.Proposed. It happens once the proposal passes, is queued and executed.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
-from enum import Enum
 from typing import Any
 
 from backend.chain.accounts import Signer
-from backend.chain.blocks import send_value
-from backend.chain.contract import ContractClient
+from backend.chain.blocks import BlockHeader, advance, send_value
+from backend.chain.contract import Call, ContractClient
 from backend.chain.registry import LicenseRecord, RegistryClient
 from backend.chain.releases import ReleaseClient
 from backend.chain.token import TokenClient
-from backend.chain.voting import DatasetInfo, DatasetParams, VotingClient
+from backend.chain.voting import DatasetInfo, DatasetParams, VotingClient, cid_bytes
 from backend.errors import ConfigError
+from backend.govern import Governance, NotConfirmed, Proposed
+from backend.govern import propose as send_proposal
 from backend.session import Session
 from curation.cid import parse_cid
 from curation.consent import format_consent
@@ -28,6 +37,7 @@ from curation.params import (
     parse_dataset_use,
     parse_wei,
 )
+from curation.roles import Role
 from curation.state import UnknownDataset
 
 __all__ = [
@@ -39,11 +49,9 @@ __all__ = [
     "Funded",
     "LicenseChanged",
     "MissingRole",
-    "NotConfirmed",
     "NotDevChain",
     "NothingToChange",
     "Plan",
-    "Role",
     "RoleChanged",
     "RoleRow",
     "UnknownLicense",
@@ -52,6 +60,7 @@ __all__ = [
     "fund",
     "list_datasets",
     "list_licenses",
+    "mine",
     "set_dataset_params",
     "set_license",
     "set_role",
@@ -72,10 +81,6 @@ class NothingToChange(InvalidInput):
 
 class UnknownLicense(InvalidInput):
     """No license with this SPDX id was ever added to the registry."""
-
-
-class NotConfirmed(InvalidInput):
-    """The operator declined the plan, or could not be asked (no terminal, no --yes): nothing was sent."""
 
 
 class NotDevChain(ConfigError):
@@ -115,24 +120,6 @@ Confirm = Callable[[Plan], bool]
 
 def _always(_plan: Plan) -> bool:
     return True
-
-
-class Role(Enum):
-    """A role the contracts grant directly (value: its command-line name)."""
-
-    MINTER = "minter"
-    DATASET_MANAGER = "dataset-manager"
-    LICENSE_MANAGER = "license-manager"
-    PUBLISHER = "publisher"
-
-    @classmethod
-    def parse(cls, text: str) -> Role:
-        s = text.strip().lower().replace("_", "-")
-        for role in cls:
-            if role.value == s:
-                return role
-        known = ", ".join(r.value for r in cls)
-        raise InvalidInput(f"role = {text!r} is not a role; known roles: {known}")
 
 
 @dataclass(frozen=True)
@@ -275,6 +262,32 @@ def _go(confirm: Confirm, plan: Plan) -> None:
         raise NotConfirmed("cancelled: nothing was sent")
 
 
+def _by_proposal(
+    gov: Governance | None, propose: bool, me_holds: bool, timelock_holds: Callable[[str], bool]
+) -> bool:
+    """True when the change goes as a Governor proposal: asked for, or the timelock (not the signer) holds
+    the power. False when the signer sends it directly; MissingRole is the caller's when neither holds."""
+    if propose:
+        if gov is None:
+            raise ConfigError(
+                "--propose needs a governed deployment (`curation deploy --governed`); this one is direct"
+            )
+        return True
+    return not me_holds and gov is not None and timelock_holds(gov.timelock)
+
+
+def _as_proposal(plan: Plan, gov: Governance) -> Plan:
+    return replace(
+        plan, sender=f"{plan.sender}, as a governance proposal (the timelock {gov.timelock} executes it)"
+    )
+
+
+def _proposal(gov: Governance, call: Call, title: str, plan: Plan, confirm: Confirm) -> Proposed:
+    plan = _as_proposal(plan, gov)
+    _go(confirm, plan)
+    return send_proposal(gov, [call], "\n".join([title, "", *plan.lines()]))
+
+
 def _params_text(p: DatasetParams) -> str:
     return ", ".join(f"{f.name}={getattr(p, f.name)}" for f in fields(DatasetParams))
 
@@ -289,7 +302,10 @@ def create_dataset(
     description_cid: str,
     params: Mapping[str, int] | None = None,
     confirm: Confirm = _always,
-) -> DatasetCreatedResult:
+    *,
+    gov: Governance | None = None,
+    propose: bool = False,
+) -> DatasetCreatedResult | Proposed:
     """Create a dataset with the given use flags, description CID and parameters (defaults for those not given).
 
     Checks first, sending nothing when one fails: the signer, the name, the use flags, the CID, each parameter
@@ -303,7 +319,10 @@ def create_dataset(
     except InvalidInput as exc:
         raise InvalidInput(f"description_cid = {description_cid!r} is not a CID: {exc}") from None
     chosen = replace(DatasetParams(), **check_params(params or {}))
-    _require_role(voting.is_dataset_manager(me), me, Role.DATASET_MANAGER, voting, voting.admin())
+    holds = voting.is_dataset_manager(me)
+    routed = _by_proposal(gov, propose, holds, voting.is_dataset_manager)
+    if not routed:
+        _require_role(holds, me, Role.DATASET_MANAGER, voting, voting.admin())
     plan = Plan(
         "CurationVoting",
         voting.address,
@@ -316,6 +335,9 @@ def create_dataset(
         ),
         me,
     )
+    if routed and gov is not None:
+        call = voting.encode("createDataset", name, cid_bytes(cid), int(flags), chosen.as_tuple())
+        return _proposal(gov, call, f"Create dataset {name!r}", plan, confirm)
     _go(confirm, plan)
     receipt = voting.create_dataset(name, cid, int(flags), chosen)
     created = receipt.event(DatasetCreated)
@@ -323,8 +345,14 @@ def create_dataset(
 
 
 def set_dataset_params(
-    voting: VotingClient, dataset_id: int, changes: Mapping[str, int], confirm: Confirm = _always
-) -> DatasetParamsChanged:
+    voting: VotingClient,
+    dataset_id: int,
+    changes: Mapping[str, int],
+    confirm: Confirm = _always,
+    *,
+    gov: Governance | None = None,
+    propose: bool = False,
+) -> DatasetParamsChanged | Proposed:
     """Change only the given parameters of an existing dataset (the others keep their values)."""
     me = _signer(voting).address
     if not changes:
@@ -335,7 +363,10 @@ def set_dataset_params(
     new = replace(old, **wanted)
     if new == old:
         raise NothingToChange(f"dataset {dataset_id} already has {_params_text(old)}: nothing to send")
-    _require_role(voting.is_dataset_manager(me), me, Role.DATASET_MANAGER, voting, voting.admin())
+    holds = voting.is_dataset_manager(me)
+    routed = _by_proposal(gov, propose, holds, voting.is_dataset_manager)
+    if not routed:
+        _require_role(holds, me, Role.DATASET_MANAGER, voting, voting.admin())
     args = tuple(
         (f.name, f"{getattr(old, f.name)} -> {getattr(new, f.name)}")
         if getattr(old, f.name) != getattr(new, f.name)
@@ -345,6 +376,14 @@ def set_dataset_params(
     plan = Plan(
         "CurationVoting", voting.address, "setDatasetParams", (("datasetId", str(dataset_id)), *args), me
     )
+    if routed and gov is not None:
+        change = ", ".join(
+            f"{f.name} {getattr(old, f.name)} -> {getattr(new, f.name)}"
+            for f in fields(DatasetParams)
+            if getattr(old, f.name) != getattr(new, f.name)
+        )
+        call = voting.encode("setDatasetParams", dataset_id, new.as_tuple())
+        return _proposal(gov, call, f"Set dataset {dataset_id} parameters: {change}", plan, confirm)
     _go(confirm, plan)
     receipt = voting.set_dataset_params(dataset_id, new)
     return DatasetParamsChanged(dataset_id, old, new, plan, receipt.tx_hash)
@@ -373,11 +412,27 @@ def _license_plan(registry: RegistryClient, me: str, spdx: str, classes: int, al
 
 
 def _send_license(
-    registry: RegistryClient, spdx: str, classes: int, allowed: bool, confirm: Confirm
-) -> LicenseChanged:
+    registry: RegistryClient,
+    spdx: str,
+    classes: int,
+    allowed: bool,
+    confirm: Confirm,
+    gov: Governance | None,
+    propose: bool,
+) -> LicenseChanged | Proposed:
     me = _signer(registry).address
-    _require_role(registry.is_license_manager(me), me, Role.LICENSE_MANAGER, registry, registry.admin())
+    holds = registry.is_license_manager(me)
+    routed = _by_proposal(gov, propose, holds, registry.is_license_manager)
+    if not routed:
+        _require_role(holds, me, Role.LICENSE_MANAGER, registry, registry.admin())
     plan = _license_plan(registry, me, spdx, classes, allowed)
+    if routed and gov is not None:
+        what = (
+            f"Allow license {spdx} ({format_license_classes(classes)})"
+            if allowed
+            else f"Disable license {spdx}"
+        )
+        return _proposal(gov, registry.encode("setLicense", spdx, classes, allowed), what, plan, confirm)
     _go(confirm, plan)
     receipt = registry.set_license(spdx, classes, allowed)
     ev = receipt.event(LicenseSet)
@@ -391,7 +446,9 @@ def set_license(
     *,
     custom: bool = False,
     confirm: Confirm = _always,
-) -> LicenseChanged:
+    gov: Governance | None = None,
+    propose: bool = False,
+) -> LicenseChanged | Proposed:
     """Allow license `spdx` (curation.licenses.resolve_license: known ids in their canonical spelling and
     classes; another valid SPDX id only with `custom` and explicit classes)."""
     _signer(registry)
@@ -404,10 +461,17 @@ def set_license(
                 f"license {spdx_id} (id {existing}) is already allowed with classes "
                 f"{format_license_classes(rec.classes)}: nothing to send"
             )
-    return _send_license(registry, spdx_id, int(flags), True, confirm)
+    return _send_license(registry, spdx_id, int(flags), True, confirm, gov, propose)
 
 
-def disable_license(registry: RegistryClient, spdx: str, confirm: Confirm = _always) -> LicenseChanged:
+def disable_license(
+    registry: RegistryClient,
+    spdx: str,
+    confirm: Confirm = _always,
+    *,
+    gov: Governance | None = None,
+    propose: bool = False,
+) -> LicenseChanged | Proposed:
     """Take license `spdx` off the allowlist (it keeps its id and classes; items already in keep it)."""
     _signer(registry)
     check_spdx(spdx.strip())
@@ -424,7 +488,7 @@ def disable_license(registry: RegistryClient, spdx: str, confirm: Confirm = _alw
     rec = registry.license(license_id)
     if not rec.allowed:
         raise NothingToChange(f"license {spdx_id} (id {license_id}) is already disabled: nothing to send")
-    return _send_license(registry, spdx_id, rec.classes, False, confirm)
+    return _send_license(registry, spdx_id, rec.classes, False, confirm, gov, propose)
 
 
 def list_licenses(registry: RegistryClient) -> list[LicenseRecord]:
@@ -451,14 +515,23 @@ def show_roles(contracts: Contracts, account: str | None = None) -> list[RoleRow
 
 
 def set_role(
-    contracts: Contracts, role: Role, account: str, allowed: bool, confirm: Confirm = _always
-) -> RoleChanged:
-    """Grant (`allowed`) or revoke `role` for `account`; the signer must be the granting contract's admin."""
+    contracts: Contracts,
+    role: Role,
+    account: str,
+    allowed: bool,
+    confirm: Confirm = _always,
+    *,
+    gov: Governance | None = None,
+    propose: bool = False,
+) -> RoleChanged | Proposed:
+    """Grant (`allowed`) or revoke `role` for `account`; the signer must be the granting contract's admin,
+    or, on a governed deployment (whose admin is the timelock), the change becomes a proposal."""
     client = contracts.client(role)
     me = _signer(client).address
     who = parse_address(account)
     admin = contracts.admin(role)
-    if me != admin:
+    routed = _by_proposal(gov, propose, me == admin, lambda timelock: timelock == admin)
+    if me != admin and not routed:
         raise MissingRole(
             f"{me} is not the admin of {client.artifact} {client.address} (the admin is {admin}), so it cannot "
             f"{'grant' if allowed else 'revoke'} {role.value}; nothing was sent"
@@ -466,15 +539,16 @@ def set_role(
     if contracts.holds(role, who) == allowed:
         state = "already holds" if allowed else "does not hold"
         raise NothingToChange(f"{who} {state} the {role.value} role: nothing to send")
-    function = {
-        Role.MINTER: "setMinter",
-        Role.DATASET_MANAGER: "setDatasetManager",
-        Role.LICENSE_MANAGER: "setLicenseManager",
-        Role.PUBLISHER: "setPublisher",
-    }[role]
     plan = Plan(
-        client.artifact, client.address, function, (("account", who), ("allowed", str(allowed).lower())), me
+        client.artifact,
+        client.address,
+        role.setter,
+        (("account", who), ("allowed", str(allowed).lower())),
+        me,
     )
+    if routed and gov is not None:
+        title = f"{'Grant' if allowed else 'Revoke'} the {role.value} role {'to' if allowed else 'of'} {who}"
+        return _proposal(gov, client.encode(role.setter, who, allowed), title, plan, confirm)
     _go(confirm, plan)
     if role is Role.MINTER:
         receipt = contracts.token.set_minter(who, allowed)
@@ -524,3 +598,24 @@ def fund(w3: Any, signer: Signer | None, to: str, amount: str, confirm: Confirm 
     tx_hash = send_value(w3, signer.address, who, wei)
     w3.eth.wait_for_transaction_receipt(tx_hash)
     return Funded(who, wei, int(w3.eth.get_balance(who)), plan, tx_hash)
+
+
+#: Most blocks one `curation chain mine` asks for.
+MAX_MINE_BLOCKS = 100_000
+
+
+def mine(w3: Any, blocks: int, seconds: int = 0) -> BlockHeader:
+    """Move a dev chain forward `blocks` blocks and `seconds` seconds (to open or close a vote, or let a
+    timelock delay pass); refused on any other chain."""
+    chain_id = int(w3.eth.chain_id)
+    if chain_id not in DEV_CHAIN_IDS:
+        raise NotDevChain(
+            f"chain id = {chain_id} is not a dev chain: `curation chain mine` runs only on a dev chain"
+        )
+    if not 0 <= blocks <= MAX_MINE_BLOCKS or not 0 <= seconds <= 10 * 365 * 24 * 3600:
+        raise InvalidInput(
+            f"blocks = {blocks}, seconds = {seconds}: blocks must be 0..{MAX_MINE_BLOCKS}, seconds 0..10 years"
+        )
+    if blocks == 0 and seconds == 0:
+        raise NothingToChange("nothing to mine: give BLOCKS or --seconds")
+    return advance(w3, blocks, seconds)

@@ -10,7 +10,9 @@ from typing import Any
 
 from backend.chain.accounts import Signer, dev_signers, load_keystore
 from backend.chain.connection import connect
+from backend.chain.contract import Relay
 from backend.chain.deployment import Deployment
+from backend.chain.governance import GovernorClient
 from backend.chain.registry import RegistryClient
 from backend.chain.releases import ReleaseClient
 from backend.chain.rpc import RpcLimits
@@ -89,18 +91,26 @@ class Session:
     settings: Settings
     signer: Signer | None = None
     store: ContentStore | None = None
+    #: When set (`--gasless`), the registry, voting and token clients send through it instead of paying gas.
+    relay: Relay | None = None
 
     def registry(self) -> RegistryClient:
-        return RegistryClient(self.w3, self.deployment.address("ContentRegistry"), self.signer)
+        return RegistryClient(self.w3, self.deployment.address("ContentRegistry"), self.signer).via(
+            self.relay
+        )
 
     def voting(self) -> VotingClient:
-        return VotingClient(self.w3, self.deployment.address("CurationVoting"), self.signer)
+        return VotingClient(self.w3, self.deployment.address("CurationVoting"), self.signer).via(self.relay)
 
     def token(self) -> TokenClient:
-        return TokenClient(self.w3, self.deployment.address("CurationToken"), self.signer)
+        return TokenClient(self.w3, self.deployment.address("CurationToken"), self.signer).via(self.relay)
 
     def releases(self) -> ReleaseClient:
         return ReleaseClient(self.w3, self.deployment.address("ReleaseRegistry"), self.signer)
+
+    def governor(self) -> GovernorClient:
+        """The CommonsGovernor of a governed deployment (ConfigError naming `deploy --governed` otherwise)."""
+        return GovernorClient(self.w3, self.deployment.address("CommonsGovernor"), self.signer)
 
     def need_signer(self) -> Signer:
         if self.signer is None:

@@ -34,7 +34,9 @@ CONFIG_NAME = "config.toml"
 #: The sign-in URI when neither CURATION_API_URI nor a served address is known (an app built in a test).
 DEFAULT_ORIGIN = "http://localhost:8000"
 #: Settings fields whose values are paths: relative paths in a config file are relative to that file.
-_PATH_FIELDS = frozenset({"home", "deployment", "keystore_dir", "api_upload_tmp"})
+_PATH_FIELDS = frozenset(
+    {"home", "deployment", "keystore", "keystore_dir", "api_upload_tmp", "relayer_keystore"}
+)
 
 
 def default_home() -> Path:
@@ -76,6 +78,11 @@ class Settings(BaseSettings):
     db: str | None = None
     deployment: Path | None = None
     keystore_dir: Path | None = None
+    # The signer of commands that send a transaction (`--keystore` / `--dev-account` win): an encrypted
+    # keystore file, or the index of an unlocked account of a local node. None of them: such a command
+    # refuses (backend.cli.common), it never signs as some default account.
+    keystore: Path | None = None
+    dev_account: int | None = Field(default=None, ge=0)
     # Blocks a block must be buried under before the index stores it (and a release may use it).
     confirmations: int = Field(default=0, ge=0)
     # Waiting for the chain's JSON-RPC node (backend.chain.rpc.RpcLimits): seconds to connect, seconds to
@@ -121,6 +128,20 @@ class Settings(BaseSettings):
     api_nonce_db: str | None = None
     api_clock_skew: int = Field(default=60, ge=0)
     api_state_ttl: float = Field(default=5.0, ge=0)  # seconds before the state read model re-syncs
+    # --- the gasless relay (docs/relay.md): CURATION_RELAYER_* is the key that pays (a keystore and its
+    # password, or an unlocked account of a development node); CURATION_RELAY_* are the per-wallet quotas over
+    # a rolling window (revocations are never refused for quota), the quota ledger (SQLAlchemy URL, default
+    # sqlite:///<home>/relay.sqlite), the bounds of one request, and the relay URL `--gasless` posts to.
+    relayer_keystore: Path | None = None
+    relayer_password: SecretStr | None = None
+    relayer_dev_account: int | None = Field(default=None, ge=0)
+    relay_db: str | None = None
+    relay_url: str | None = None
+    relay_max_requests: int = Field(default=50, gt=0)
+    relay_max_gas: int = Field(default=10_000_000, gt=0)
+    relay_window: float = Field(default=86_400.0, gt=0)
+    relay_max_request_gas: int = Field(default=2_000_000, gt=0)
+    relay_max_data_bytes: int = Field(default=16_384, gt=0)
 
     # --- paths derived from home ----------------------------------------------------------------------------
     @property

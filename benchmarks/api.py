@@ -58,7 +58,12 @@ def _serve(port: int, items: int, home: str) -> None:
     manifest = _manifest(items)
     model = InMemoryReadModel()
     params = DatasetParamsOut(
-        voting_delay=1, voting_period=10, quorum_bps=400, approval_threshold_bps=5000, proposal_threshold="0"
+        voting_delay=1,
+        voting_period=10,
+        quorum_bps=400,
+        approval_bps=5000,
+        late_quorum_extension=0,
+        proposal_threshold="0",
     )
     model.add_dataset(
         Dataset(

@@ -20,7 +20,7 @@ from backend.chain.registry import RegistryClient
 from backend.chain.signatures import WALLET_CHECK_GAS
 from backend.chain.token import TokenClient
 from backend.chain.voting import DatasetParams, VotingClient
-from curation.ballots import SignedBallot
+from curation.ballots import EIP712_DOMAIN_FIELDS, SignedBallot
 from curation.cid import cid_v1_raw
 from curation.events import BallotSkipped, DatasetCreated, ProposalCreated, VoteCast
 from curation.governance import ProposalKind, Support
@@ -62,12 +62,7 @@ class OZClient(ContractClient):
         nonce = int(self._call("nonces", acct.address))
         data = {
             "types": {
-                "EIP712Domain": [
-                    {"name": "name", "type": "string"},
-                    {"name": "version", "type": "string"},
-                    {"name": "chainId", "type": "uint256"},
-                    {"name": "verifyingContract", "type": "address"},
-                ],
+                "EIP712Domain": list(EIP712_DOMAIN_FIELDS),
                 "Ballot": [
                     {"name": "proposalId", "type": "uint256"},
                     {"name": "support", "type": "uint8"},

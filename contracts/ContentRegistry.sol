@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol";
 import {IContentRegistry} from "./interfaces/IContentRegistry.sol";
 import {BatchLeaves} from "./libraries/BatchLeaves.sol";
 import {Cid} from "./libraries/Cid.sol";
@@ -11,7 +12,7 @@ import {ConsentRules} from "./libraries/ConsentRules.sol";
 ///         docs/registry.md (storage layout, events, leaf encoding, consent rules).
 /// @dev Storage keeps only what on-chain checks need: one packed slot per item plus its CID key, two slots per
 ///      batch. CID bytes, sha256 and profile URIs live in events only.
-contract ContentRegistry is IContentRegistry {
+contract ContentRegistry is IContentRegistry, ERC2771Context {
     /// @dev One slot: who, how big, under which license, what consent until when (consent 0 = revoked).
     struct Item {
         uint32 contributor;
@@ -73,7 +74,8 @@ contract ContentRegistry is IContentRegistry {
     mapping(uint256 batchId => mapping(uint32 leafIndex => LeafState)) private _leafStates;
     mapping(uint256 batchId => mapping(uint256 word => uint256 bits)) private _revokedLeaves;
 
-    constructor(address admin_) {
+    /// @param trustedForwarder_ the ERC-2771 forwarder whose relayed calls act for their signer (gasless use).
+    constructor(address admin_, address trustedForwarder_) ERC2771Context(trustedForwarder_) {
         _admin = admin_;
         _licenseManagers[admin_] = true;
         emit LicenseManagerSet(admin_, true);
@@ -85,7 +87,7 @@ contract ContentRegistry is IContentRegistry {
 
     /// @inheritdoc IContentRegistry
     function setLicense(string calldata spdx, uint8 classes, bool allowed) external returns (uint16 licenseId) {
-        if (!_licenseManagers[msg.sender]) revert ContentRegistryNotLicenseManager(msg.sender);
+        if (!_licenseManagers[_msgSender()]) revert ContentRegistryNotLicenseManager(_msgSender());
         _checkSpdx(spdx);
         if (classes & ~_KNOWN_CLASSES != 0) revert ContentRegistryUnknownLicenseClasses(classes);
         bytes32 spdxHash = keccak256(bytes(spdx));
@@ -107,7 +109,7 @@ contract ContentRegistry is IContentRegistry {
 
     /// @inheritdoc IContentRegistry
     function setLicenseManager(address account, bool allowed) external {
-        if (msg.sender != _admin) revert ContentRegistryNotAdmin(msg.sender);
+        if (_msgSender() != _admin) revert ContentRegistryNotAdmin(_msgSender());
         _licenseManagers[account] = allowed;
         emit LicenseManagerSet(account, allowed);
     }
@@ -118,14 +120,15 @@ contract ContentRegistry is IContentRegistry {
 
     /// @inheritdoc IContentRegistry
     function register(string calldata profileURI) external returns (uint32 contributorId_) {
-        if (_contributorIds[msg.sender] != 0) revert ContentRegistryAlreadyRegistered(msg.sender);
+        address account = _msgSender();
+        if (_contributorIds[account] != 0) revert ContentRegistryAlreadyRegistered(account);
         if (bytes(profileURI).length > _MAX_PROFILE_URI) {
             revert ContentRegistryProfileURITooLong(bytes(profileURI).length);
         }
         contributorId_ = ++_contributorCount;
-        _contributorIds[msg.sender] = contributorId_;
-        _contributorAddresses[contributorId_] = msg.sender;
-        emit ContributorRegistered(msg.sender, contributorId_, profileURI);
+        _contributorIds[account] = contributorId_;
+        _contributorAddresses[contributorId_] = account;
+        emit ContributorRegistered(account, contributorId_, profileURI);
     }
 
     /// @inheritdoc IContentRegistry
@@ -134,7 +137,7 @@ contract ContentRegistry is IContentRegistry {
         if (bytes(profileURI).length > _MAX_PROFILE_URI) {
             revert ContentRegistryProfileURITooLong(bytes(profileURI).length);
         }
-        emit ProfileUpdated(msg.sender, id, profileURI);
+        emit ProfileUpdated(_msgSender(), id, profileURI);
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -163,7 +166,7 @@ contract ContentRegistry is IContentRegistry {
         itemId = ++_itemCount;
         _itemIdByCid[key] = itemId;
         _storeItem(_items[itemId], contributor, size, licenseId, consent, expiry);
-        emit ItemSubmitted(itemId, msg.sender, cid, contentSha256, size, licenseId, consent, expiry);
+        emit ItemSubmitted(itemId, _msgSender(), cid, contentSha256, size, licenseId, consent, expiry);
     }
 
     /// @inheritdoc IContentRegistry
@@ -191,7 +194,7 @@ contract ContentRegistry is IContentRegistry {
         batchId = ++_batchCount;
         _batchRoots[batchId] = root;
         _storeBatch(b, contributor, count, licenseId, consent, expiry, uint64(batchId));
-        emit BatchSubmitted(batchId, msg.sender, root, count, manifestCid, licenseId, consent, expiry);
+        emit BatchSubmitted(batchId, _msgSender(), root, count, manifestCid, licenseId, consent, expiry);
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -204,7 +207,7 @@ contract ContentRegistry is IContentRegistry {
         ConsentRules.checkNarrowing(it.consent, it.expiry, consent, expiry);
         it.consent = consent;
         it.expiry = expiry;
-        emit ItemConsentChanged(itemId, msg.sender, consent, expiry);
+        emit ItemConsentChanged(itemId, _msgSender(), consent, expiry);
     }
 
     /// @inheritdoc IContentRegistry
@@ -212,7 +215,7 @@ contract ContentRegistry is IContentRegistry {
         Item storage it = _ownItem(itemId);
         it.consent = 0;
         it.expiry = 0;
-        emit ItemConsentChanged(itemId, msg.sender, 0, 0);
+        emit ItemConsentChanged(itemId, _msgSender(), 0, 0);
     }
 
     /// @inheritdoc IContentRegistry
@@ -235,14 +238,14 @@ contract ContentRegistry is IContentRegistry {
             ConsentRules.checkNarrowing(leaf.consent, leaf.expiry, consent, expiry);
         }
         _storeLeafState(state, consent, expiry);
-        emit LeafConsentChanged(batchId, msg.sender, leaf.index, consent, expiry);
+        emit LeafConsentChanged(batchId, _msgSender(), leaf.index, consent, expiry);
     }
 
     /// @inheritdoc IContentRegistry
     function revokeLeafConsent(uint256 batchId, uint32 leafIndex) external {
         _ownLeaf(batchId, leafIndex);
         _revokedLeaves[batchId][leafIndex >> 8] |= uint256(1) << (leafIndex & 0xff);
-        emit LeafConsentChanged(batchId, msg.sender, leafIndex, 0, 0);
+        emit LeafConsentChanged(batchId, _msgSender(), leafIndex, 0, 0);
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -361,8 +364,8 @@ contract ContentRegistry is IContentRegistry {
 
     /// @dev The caller's contributor id; reverts when the caller never registered.
     function _registered() private view returns (uint32 id) {
-        id = _contributorIds[msg.sender];
-        if (id == 0) revert ContentRegistryNotRegistered(msg.sender);
+        id = _contributorIds[_msgSender()];
+        if (id == 0) revert ContentRegistryNotRegistered(_msgSender());
     }
 
     function _checkLicense(uint16 licenseId) private view {
@@ -386,8 +389,8 @@ contract ContentRegistry is IContentRegistry {
     function _ownItem(uint256 itemId) private view returns (Item storage it) {
         it = _items[itemId];
         if (it.contributor == 0) revert ContentRegistryUnknownItem(itemId);
-        if (it.contributor != _contributorIds[msg.sender]) {
-            revert ContentRegistryNotContributor(msg.sender, _contributorAddresses[it.contributor]);
+        if (it.contributor != _contributorIds[_msgSender()]) {
+            revert ContentRegistryNotContributor(_msgSender(), _contributorAddresses[it.contributor]);
         }
         if (it.consent == 0) revert ContentRegistryItemRevoked(itemId);
     }
@@ -397,8 +400,8 @@ contract ContentRegistry is IContentRegistry {
         root = _batchRoots[batchId];
         if (root == bytes32(0)) revert ContentRegistryUnknownBatch(batchId);
         b = _batches[root];
-        if (b.contributor != _contributorIds[msg.sender]) {
-            revert ContentRegistryNotContributor(msg.sender, _contributorAddresses[b.contributor]);
+        if (b.contributor != _contributorIds[_msgSender()]) {
+            revert ContentRegistryNotContributor(_msgSender(), _contributorAddresses[b.contributor]);
         }
         if (leafIndex >= b.count) revert ContentRegistryLeafIndexOutOfRange(batchId, leafIndex, b.count);
         if (_isRevoked(batchId, leafIndex)) revert ContentRegistryLeafRevoked(batchId, leafIndex);

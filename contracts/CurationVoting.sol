@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {ERC2771Context} from "@openzeppelin/contracts/metatx/ERC2771Context.sol";
 import {IVotes} from "@openzeppelin/contracts/governance/utils/IVotes.sol";
 import {IERC6372} from "@openzeppelin/contracts/interfaces/IERC6372.sol";
 import {IERC1271} from "@openzeppelin/contracts/interfaces/IERC1271.sol";
@@ -14,7 +15,7 @@ import {VotingRules} from "./libraries/VotingRules.sol";
 /// @title CurationVoting
 /// @notice See ICurationVoting. A ballot carries no nonce: the has-voted bit makes it count at most once, and
 ///         the EIP-712 domain (chain id, this contract) plus the proposal id in the ballot bind it to one vote.
-contract CurationVoting is ICurationVoting, EIP712 {
+contract CurationVoting is ICurationVoting, EIP712, ERC2771Context {
     using SafeCast for uint256;
 
     /// @notice EIP-712 type of a ballot.
@@ -56,7 +57,10 @@ contract CurationVoting is ICurationVoting, EIP712 {
     mapping(uint256 proposalId => uint256) private _abstain;
     mapping(address voter => mapping(uint256 word => uint256 bits)) private _voted;
 
-    constructor(address token_, address registry_, address admin_) EIP712("CurationVoting", "1") {
+    constructor(address token_, address registry_, address admin_, address trustedForwarder_)
+        EIP712("CurationVoting", "1")
+        ERC2771Context(trustedForwarder_)
+    {
         if (token_ == address(0) || registry_ == address(0) || admin_ == address(0)) {
             revert CurationVotingZeroAddress();
         }
@@ -73,7 +77,7 @@ contract CurationVoting is ICurationVoting, EIP712 {
 
     /// @inheritdoc ICurationVoting
     function setDatasetManager(address account, bool allowed) external {
-        if (msg.sender != _admin) revert CurationVotingNotAdmin(msg.sender);
+        if (_msgSender() != _admin) revert CurationVotingNotAdmin(_msgSender());
         _managers[account] = allowed;
         emit DatasetManagerSet(account, allowed);
     }
@@ -114,10 +118,10 @@ contract CurationVoting is ICurationVoting, EIP712 {
         DatasetRecord storage d = _datasets[datasetId];
         d.params = params;
         d.use = use;
-        d.creator = msg.sender;
+        d.creator = _msgSender();
         d.name = name;
         d.descriptionCid = descriptionCid;
-        emit DatasetCreated(datasetId, msg.sender, name, descriptionCid, use);
+        emit DatasetCreated(datasetId, _msgSender(), name, descriptionCid, use);
         _emitParams(datasetId, params);
     }
 
@@ -159,9 +163,9 @@ contract CurationVoting is ICurationVoting, EIP712 {
         if (itemIds.length != 0) _checkIds(itemIds, _registry.itemCount(), false);
         if (batchIds.length != 0) _checkIds(batchIds, _registry.batchCount(), true);
         if (p.proposalThreshold != 0) {
-            uint256 votes = _token.getPastVotes(msg.sender, block.number - 1);
+            uint256 votes = _token.getPastVotes(_msgSender(), block.number - 1);
             if (votes < p.proposalThreshold) {
-                revert CurationVotingBelowProposalThreshold(msg.sender, votes, p.proposalThreshold);
+                revert CurationVotingBelowProposalThreshold(_msgSender(), votes, p.proposalThreshold);
             }
         }
         proposalId = ++_proposalCount;
@@ -235,8 +239,9 @@ contract CurationVoting is ICurationVoting, EIP712 {
 
     /// @inheritdoc ICurationVoting
     function castVote(uint256 proposalId, uint8 support) external returns (uint256 weight) {
-        weight = _countOrRevert(proposalId, msg.sender, support, msg.data[0:0], false);
-        emit VoteCast(msg.sender, proposalId, support, weight, "");
+        address voter = _msgSender();
+        weight = _countOrRevert(proposalId, voter, support, msg.data[0:0], false);
+        emit VoteCast(voter, proposalId, support, weight, "");
     }
 
     /// @inheritdoc ICurationVoting
@@ -244,8 +249,9 @@ contract CurationVoting is ICurationVoting, EIP712 {
         external
         returns (uint256 weight)
     {
-        weight = _countOrRevert(proposalId, msg.sender, support, msg.data[0:0], false);
-        emit VoteCast(msg.sender, proposalId, support, weight, reason);
+        address voter = _msgSender();
+        weight = _countOrRevert(proposalId, voter, support, msg.data[0:0], false);
+        emit VoteCast(voter, proposalId, support, weight, reason);
     }
 
     /// @inheritdoc ICurationVoting
@@ -442,7 +448,7 @@ contract CurationVoting is ICurationVoting, EIP712 {
         emit ProposalCreated(
             proposalId,
             datasetId,
-            msg.sender,
+            _msgSender(),
             ProposalKind(kind),
             itemIds,
             batchIds,
@@ -481,7 +487,7 @@ contract CurationVoting is ICurationVoting, EIP712 {
     }
 
     function _onlyManager() private view {
-        if (!_managers[msg.sender]) revert CurationVotingNotDatasetManager(msg.sender);
+        if (!_managers[_msgSender()]) revert CurationVotingNotDatasetManager(_msgSender());
     }
 
     function _requireDataset(uint256 datasetId) private view {

@@ -21,6 +21,7 @@ __all__ = [
     "BALLOT_TYPEHASH",
     "DOMAIN_NAME",
     "DOMAIN_VERSION",
+    "EIP712_DOMAIN_FIELDS",
     "MAX_BALLOT_FILE_BYTES",
     "Ballot",
     "SignedBallot",
@@ -34,6 +35,14 @@ DOMAIN_VERSION = "1"
 BALLOT_TYPE = "Ballot(uint256 proposalId,uint8 support,address voter)"
 BALLOT_TYPEHASH = keccak(BALLOT_TYPE.encode())
 _DOMAIN_TYPE = "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+#: The EIP712Domain fields of every typed document we sign (ballots, forward requests), as
+#: eth_signTypedData_v4 lists them.
+EIP712_DOMAIN_FIELDS: Final = (
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+)
 _DOMAIN_TYPEHASH = keccak(_DOMAIN_TYPE.encode())
 #: `format` field of a ballot file.
 BALLOT_FILE_FORMAT = "curation-commons/ballots-v1"
@@ -114,12 +123,7 @@ class Ballot(BaseModel):
         """The full EIP-712 message (for eth_signTypedData_v4 wallets and eth-account's encode_typed_data)."""
         return {
             "types": {
-                "EIP712Domain": [
-                    {"name": "name", "type": "string"},
-                    {"name": "version", "type": "string"},
-                    {"name": "chainId", "type": "uint256"},
-                    {"name": "verifyingContract", "type": "address"},
-                ],
+                "EIP712Domain": list(EIP712_DOMAIN_FIELDS),
                 "Ballot": [
                     {"name": "proposalId", "type": "uint256"},
                     {"name": "support", "type": "uint8"},

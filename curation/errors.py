@@ -21,18 +21,25 @@ outside, is wrong (fix the input); `BackendError` means the outside world failed
     |   |   ForeignBallot [backend.curate]
     |   +-- ParamOutOfRange, InvalidDatasetName, InvalidUse, InvalidAddress, InvalidAmount [curation.params]
     |   +-- InvalidSpdx, InvalidLicenseClasses [curation.licenses]
-    |   +-- MissingRole, NothingToChange, UnknownLicense, NotConfirmed [backend.operate]
+    |   +-- MissingRole, NothingToChange, UnknownLicense [backend.operate]
+    |   +-- NotConfirmed, UnknownGovProposal, WrongProposalState [backend.govern]
+    |   +-- UnknownRole [curation.roles]                +-- InvalidAllocation [curation.allocation]
     |   +-- UnprocessableInput (also ApiError) [backend.api.errors]
+    |   +-- ForwardRequestRejected [backend.chain.forwarder]
+    |   +-- RelayRefused [backend.relay]: NotRelayable (RequestTooLarge), WouldRevert, QuotaExhausted
     +-- ReadLimitExceeded [curation.unixfs]            +-- BlockMismatch [curation.blocks]
     +-- BackendError [backend.errors]
     |   +-- Retryable: waiting and trying again can succeed (a mixin of the classes marked below)
     |   +-- ConfigError: settings, deployment record or keystore missing or wrong
     |   |   +-- BallotFileError [backend.curate]
     |   |   +-- NotDevChain [backend.operate]
+    |   |   +-- RelayerNotConfigured [backend.relay]
+    |   |   +-- NotGoverned [backend.govern]            +-- GenesisClosed [backend.chain.governance]
     |   +-- ChainError: the chain could not be reached or answered something unexpected
     |   |   +-- ContractRevert: a revert, decoded to the contract's custom error and its @notice
     |   |   +-- ReleaseRaceError [backend.release.publish]
     |   |   +-- UndecodableLog [backend.chain.decode]
+    |   |   +-- RelayerUnfunded (Retryable) [backend.relay]
     |   |   +-- RpcFaultError, AnswerRejected, AnswerTooLarge, InconsistentAnswerError, MethodUnsupported,
     |   |       RangeRefused, TransportFault (Retryable) [backend.chain.rpc]
     |   +-- StoreError: the content store failed or returned bad data
@@ -43,10 +50,12 @@ outside, is wrong (fix the input); `BackendError` means the outside world failed
     |   |   +-- IndexDatabaseError, IndexMismatchError (also ConfigError),
     |   |       ChainUnsettledError, IndexEmptyError, ReorgTooDeepError (also ChainError; the first Retryable)
     |   +-- CompileError [backend.chain.compiler]
+    |   +-- RelayError [backend.relay]: a relay refused or answered nonsense (RelayUnavailable: Retryable)
     +-- ContributionFailed [backend.contribute]
     +-- TrainerError [backend.trainer.items]
     +-- ApiError [backend.api.errors]: NotFound, Conflict, Unauthenticated (SignInFailed), MalformedBody,
-        UnsupportedMediaType, UploadIncomplete, PayloadTooLarge, RateLimited, ServiceUnavailable
+        UnsupportedMediaType, UploadIncomplete, PayloadTooLarge, RateLimited, ServiceUnavailable,
+        NotRegistered
 
 A test (`tests/curation/test_errors.py`) checks that every exception class in `curation` and `backend` is
 named here, so the drawing cannot fall behind the code.

@@ -7,6 +7,7 @@ from typing import Any, Final
 
 __all__ = [
     "EVENT_TYPES",
+    "OPTIONAL_CONTRACTS",
     "BallotSkipped",
     "BatchSubmitted",
     "ChainEvent",
@@ -17,6 +18,11 @@ __all__ = [
     "DatasetParamsSet",
     "DelegateChanged",
     "DelegateVotesChanged",
+    "GovernorProposalCanceled",
+    "GovernorProposalCreated",
+    "GovernorProposalExecuted",
+    "GovernorProposalQueued",
+    "GovernorVoteCast",
     "ItemConsentChanged",
     "ItemSubmitted",
     "LeafConsentChanged",
@@ -297,6 +303,50 @@ class MinterSet(ChainEvent):
     allowed: bool
 
 
+# --- CommonsGovernor (OpenZeppelin Governor; a governed deployment only) ------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GovernorProposalCreated(ChainEvent):
+    proposal_id: int
+    proposer: str
+    targets: tuple[str, ...]
+    values: tuple[int, ...]
+    signatures: tuple[str, ...]
+    calldatas: tuple[bytes, ...]
+    vote_start: int
+    vote_end: int
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class GovernorVoteCast(ChainEvent):
+    voter: str
+    proposal_id: int
+    support: int  # 0 Against, 1 For, 2 Abstain
+    weight: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class GovernorProposalQueued(ChainEvent):
+    proposal_id: int
+    eta_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class GovernorProposalExecuted(ChainEvent):
+    proposal_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class GovernorProposalCanceled(ChainEvent):
+    proposal_id: int
+
+
+#: Contracts only some deployments have: their events are read when the deployment record names them.
+OPTIONAL_CONTRACTS: Final = frozenset({"CommonsGovernor"})
+
 #: (contract artifact name, event name) -> class; each class's fields after `at` follow the ABI inputs.
 EVENT_TYPES: Final[dict[tuple[str, str], type[ChainEvent]]] = {
     ("ContentRegistry", "LicenseManagerSet"): LicenseManagerSet,
@@ -321,4 +371,9 @@ EVENT_TYPES: Final[dict[tuple[str, str], type[ChainEvent]]] = {
     ("CurationToken", "DelegateChanged"): DelegateChanged,
     ("CurationToken", "DelegateVotesChanged"): DelegateVotesChanged,
     ("CurationToken", "MinterSet"): MinterSet,
+    ("CommonsGovernor", "ProposalCreated"): GovernorProposalCreated,
+    ("CommonsGovernor", "VoteCast"): GovernorVoteCast,
+    ("CommonsGovernor", "ProposalQueued"): GovernorProposalQueued,
+    ("CommonsGovernor", "ProposalExecuted"): GovernorProposalExecuted,
+    ("CommonsGovernor", "ProposalCanceled"): GovernorProposalCanceled,
 }

@@ -14,8 +14,12 @@ from curation.errors import InvalidInput
 
 __all__ = [
     "BPS",
+    "DEV_GOVERNANCE",
+    "GOVERNANCE_BOUNDS",
     "MAX_AMOUNT_CHARS",
     "PARAM_BOUNDS",
+    "PUBLIC_GOVERNANCE",
+    "GovernanceParams",
     "InvalidAddress",
     "InvalidAmount",
     "InvalidDatasetName",
@@ -94,6 +98,49 @@ def check_param(field: str, value: int) -> int:
 def check_params(values: Mapping[str, int]) -> dict[str, int]:
     """Every given dataset parameter checked by check_param (the first one out of range raises)."""
     return {field: check_param(field, value) for field, value in values.items()}
+
+
+#: The commons Governor's settings (OpenZeppelin GovernorSettings, GovernorVotesQuorumFraction) and its
+#: TimelockController's minimum delay, with the range each accepts here (the Solidity type or a sane limit).
+GOVERNANCE_BOUNDS: Final[Mapping[str, ParamBound]] = {
+    "voting_delay": ParamBound(0, 2**48 - 1, "blocks", "GovernorSettings; uint48"),
+    "voting_period": ParamBound(1, _UINT32, "blocks", "GovernorInvalidVotingPeriod; uint32"),
+    "proposal_threshold": ParamBound(0, 2**208 - 1, "votes (token units)", "ERC20Votes supply cap"),
+    "quorum_percent": ParamBound(0, 100, "percent of supply", "GovernorInvalidQuorumFraction"),
+    "min_delay": ParamBound(0, 30 * 24 * 3600, "seconds", "TimelockController; at most 30 days here"),
+}
+
+
+@dataclass(frozen=True)
+class GovernanceParams:
+    """How the commons governs itself: a proposal waits `voting_delay` blocks, is voted `voting_period`
+    blocks, needs `quorum_percent` of the supply voting For or Abstain, and waits `min_delay` seconds in the
+    timelock before anyone may execute it."""
+
+    voting_delay: int
+    voting_period: int
+    proposal_threshold: int
+    quorum_percent: int
+    min_delay: int
+
+    def __post_init__(self) -> None:
+        for field, bound in GOVERNANCE_BOUNDS.items():
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, int) or not bound.low <= value <= bound.high:
+                raise ParamOutOfRange(
+                    f"governance {field} = {value!r} is out of range: it must be an integer from {bound.low} "
+                    f"to {bound.high} ({bound.unit})"
+                )
+
+
+#: A development chain: proposals open next block, vote for 20 blocks and wait 1 second in the timelock.
+DEV_GOVERNANCE: Final = GovernanceParams(
+    voting_delay=1, voting_period=20, proposal_threshold=0, quorum_percent=4, min_delay=1
+)
+#: A public network (12 s blocks): a day's delay, a week's vote, two days in the timelock.
+PUBLIC_GOVERNANCE: Final = GovernanceParams(
+    voting_delay=7_200, voting_period=50_400, proposal_threshold=0, quorum_percent=4, min_delay=2 * 24 * 3600
+)
 
 
 def check_dataset_name(name: str) -> str:

@@ -27,7 +27,15 @@ from curation.state import ChainState, ProposalRecord
 if TYPE_CHECKING:
     from curation.manifest import BuiltManifest
 
-__all__ = ["REPORT_SCHEMA", "build_report", "decimal_string", "gini", "nakamoto", "render_markdown"]
+__all__ = [
+    "REPORT_SCHEMA",
+    "build_report",
+    "decimal_string",
+    "gini",
+    "nakamoto",
+    "parameter_changes",
+    "render_markdown",
+]
 
 REPORT_SCHEMA: Final = "curation-commons/report/v1"
 _PLACES: Final = 6
@@ -185,7 +193,38 @@ def build_report(
         "proposals": [_turnout(state, p) for p in proposals],
         "concentration": [_concentration(state, b) for b in snapshots],
         "revocations_since_parent": revocations,
+        "parameter_changes": parameter_changes(state, dataset_id, since),
     }
+
+
+def parameter_changes(state: ChainState, dataset_id: int, since: int = -1) -> list[dict[str, Any]]:
+    """The dataset's parameter settings after block `since`, oldest first, each with the Governor proposal
+    that made it (`proposal`: id and title) or None when a dataset manager set it directly."""
+    out = []
+    for e in state.param_changes:
+        if e.dataset_id != dataset_id or e.at.block_number <= since:
+            continue
+        made_by = state.change_proposal(e.at)
+        title = (
+            str(made_by.description).strip().splitlines()[0][:200]
+            if made_by and str(made_by.description).strip()
+            else ""
+        )
+        out.append(
+            {
+                "block": e.at.block_number,
+                "params": {
+                    "voting_delay": e.voting_delay,
+                    "voting_period": e.voting_period,
+                    "quorum_bps": e.quorum_bps,
+                    "approval_bps": e.approval_bps,
+                    "late_quorum_extension": e.late_quorum_extension,
+                    "proposal_threshold": str(e.proposal_threshold),
+                },
+                "proposal": None if made_by is None else {"id": str(made_by.proposal_id), "title": title},
+            }
+        )
+    return out
 
 
 def _count_reasons(exclusions: Sequence[Mapping[str, Any]]) -> dict[str, int]:
@@ -273,6 +312,26 @@ def render_markdown(report: Mapping[str, Any], max_rows: int = MARKDOWN_ROWS) ->
             f"| {r['ref']} | `{r['contributor']}` | {r['block']} | {'yes' if r['in_dataset'] else 'no'} |"
             for r in shown
         ] + more
+    else:
+        lines.append("none")
+    lines += ["", "## Parameter changes", ""]
+    changes = report.get("parameter_changes", [])  # absent from reports made before it existed
+    if changes:
+        lines += [
+            "| block | quorum bps | approval bps | period | delay | threshold | made by |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for c in changes:
+            p = c["params"]
+            by = (
+                f"governance proposal {c['proposal']['id']}: {markdown_text(c['proposal']['title'])}"
+                if c["proposal"]
+                else "a dataset manager, directly"
+            )
+            lines.append(
+                f"| {c['block']} | {p['quorum_bps']} | {p['approval_bps']} | {p['voting_period']} | "
+                f"{p['voting_delay']} | {p['proposal_threshold']} | {by} |"
+            )
     else:
         lines.append("none")
     return "\n".join(lines) + "\n"

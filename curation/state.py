@@ -247,6 +247,16 @@ class ChainState:
     supply: Checkpoints = field(default_factory=Checkpoints)  # total supply (mints minus burns)
     #: item id -> what its bytes are (filled by the backend before a manifest is built; see curation.content)
     content: dict[int, ContentCheck] = field(default_factory=dict)
+    #: every DatasetParamsSet (creation included), in log order: the audit trail of parameter changes
+    param_changes: list[ev.DatasetParamsSet] = field(default_factory=list)
+    #: the commons Governor's proposals (governed deployments), and which transaction executed which
+    gov_proposals: dict[int, ev.GovernorProposalCreated] = field(default_factory=dict)
+    gov_executed: dict[str, int] = field(default_factory=dict)  # tx hash -> proposal id
+
+    def change_proposal(self, at: ev.LogPosition) -> ev.GovernorProposalCreated | None:
+        """The Governor proposal whose execution emitted the log at `at`, if it came from one."""
+        pid = self.gov_executed.get(at.tx_hash)
+        return None if pid is None else self.gov_proposals.get(pid)
 
     def dataset(self, dataset_id: int) -> DatasetState:
         try:
@@ -333,6 +343,15 @@ class _Folder:
         ds = self.s.datasets.get(e.dataset_id)
         if ds is not None:
             ds.params = e
+            self.s.param_changes.append(e)
+
+    # --- the commons Governor ---------------------------------------------------------------------------
+    def _GovernorProposalCreated(self, e: ev.GovernorProposalCreated) -> None:
+        self.s.gov_proposals[e.proposal_id] = e
+
+    def _GovernorProposalExecuted(self, e: ev.GovernorProposalExecuted) -> None:
+        # OpenZeppelin's Governor emits ProposalExecuted after the calls it made, in the same transaction.
+        self.s.gov_executed[e.at.tx_hash] = e.proposal_id
 
     def _ProposalCreated(self, e: ev.ProposalCreated) -> None:
         # The event carries the thresholds the contract froze at `propose` (the dataset's parameters then).

@@ -1,7 +1,8 @@
 """Deploy Curation Commons: `python scripts/deploy.py --rpc URL` (core venv) or `brownie run scripts/deploy.py`.
 
-Both paths deploy CurationToken, ContentRegistry, CurationVoting and ReleaseRegistry with the same
-constructor arguments, allowlist the default open licenses and write a deployment record (JSON) that the
+Both paths deploy CommonsForwarder, CurationToken, ContentRegistry, CurationVoting and ReleaseRegistry with
+the same constructor arguments (a direct deployment: the deployer is the admin; `curation deploy --governed`
+makes the governed one), allowlist the default open licenses and write a deployment record (JSON) that the
 backend reads.
 """
 
@@ -21,6 +22,7 @@ if str(ROOT) not in sys.path:
 def main() -> None:
     """Entry point for `brownie run scripts/deploy.py` (brownie's own virtualenv, web3 7)."""
     from brownie import (  # type: ignore[attr-defined]
+        CommonsForwarder,
         ContentRegistry,
         CurationToken,
         CurationVoting,
@@ -35,9 +37,10 @@ def main() -> None:
     deployer = accounts[0]
     tx = {"from": deployer, "priority_fee": "1 gwei"}  # hardhat charges a base fee; brownie defaults to 0
     first_block = chain.height + 1
-    token = CurationToken.deploy("Curation Commons Vote", "CCV", deployer, tx)
-    registry = ContentRegistry.deploy(deployer, tx)
-    voting = CurationVoting.deploy(token, registry, deployer, tx)
+    forwarder = CommonsForwarder.deploy(tx)
+    token = CurationToken.deploy("Curation Commons Vote", "CCV", deployer, forwarder, tx)
+    registry = ContentRegistry.deploy(deployer, forwarder, tx)
+    voting = CurationVoting.deploy(token, registry, deployer, forwarder, tx)
     releases = ReleaseRegistry.deploy(voting, deployer, tx)
     for spdx, classes in sorted(DEFAULT_LICENSES.items()):
         registry.setLicense(spdx, int(classes), True, tx)
@@ -47,6 +50,7 @@ def main() -> None:
         "compiler_version": "0.8.28",
         "deployer": deployer.address,
         "contracts": {
+            "CommonsForwarder": forwarder.address,
             "CurationToken": token.address,
             "ContentRegistry": registry.address,
             "CurationVoting": voting.address,

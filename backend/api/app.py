@@ -16,16 +16,19 @@ from backend.api.auth import Authenticator
 from backend.api.bodies import DeclaredSizeGuard
 from backend.api.chain_readmodel import ChainReadModel, open_read_model
 from backend.api.deps import ApiContext, client_key
+from backend.api.docs import install_docs
 from backend.api.errors import REQUEST_ID_HEADER, RateLimited, domain_error_response, install_error_handlers
 from backend.api.models import error_responses
 from backend.api.nonces import SqlNonceStore
 from backend.api.ratelimit import RateLimiter
 from backend.api.readmodel import ReadModel
 from backend.api.routes import api_router
+from backend.api.routes.relay import install_relayer
 from backend.api.siwe import SignatureCheck
 from backend.chain.deployment import Deployment
 from backend.chain.signatures import erc1271_accepts
 from backend.ipfs.base import ContentStore
+from backend.relay import open_relayer
 from backend.settings import Settings
 
 __all__ = ["create_app", "open_served_app", "session_app"]
@@ -120,9 +123,12 @@ def create_app(
         summary="Datasets, releases, manifests, weights, proposals and uploads of Curation Commons.",
         # Any route: a declared body over the JSON limit (DeclaredSizeGuard), or the client's rate limit.
         responses=error_responses(413, 429),
+        docs_url=None,  # /docs and /redoc come from install_docs: their files from this server, not a CDN
+        redoc_url=None,
     )
     app.state.ctx = ctx
     app.include_router(api_router)
+    install_docs(app)
     install_error_handlers(app)
     app.add_middleware(DeclaredSizeGuard)
     app.add_middleware(_RateLimitGuard, ctx=ctx)
@@ -144,7 +150,9 @@ def session_app(settings: Settings, model: ChainReadModel) -> FastAPI:
     `curation serve` and `curation demo --serve` both build their app here."""
     session = model.session
     check = partial(erc1271_accepts, session.w3)
-    return create_app(settings, model, session.need_store(), session.deployment, signature_check=check)
+    app = create_app(settings, model, session.need_store(), session.deployment, signature_check=check)
+    install_relayer(app, open_relayer(settings, session.w3, session.deployment))  # None: POST /relay is 503
+    return app
 
 
 @contextmanager

@@ -24,6 +24,8 @@ from backend.api.models import (
     ItemWeight,
     License,
     Page,
+    ParameterChange,
+    ParameterChangeProposal,
     Proposal,
     ProposalTurnout,
     Release,
@@ -42,6 +44,7 @@ from backend.release import UnknownRelease, fetch_manifest, rebuild_report
 from backend.release.fetch import FetchedManifest
 from backend.session import Session, open_session
 from backend.settings import Settings
+from curation.batches import item_ref
 from curation.cid import cid_text
 from curation.consent import format_consent
 from curation.errors import InvalidInput
@@ -263,6 +266,17 @@ class ChainReadModel:
         except KeyError:
             raise NotFound(f"{address} is not a registered contributor") from None
 
+    def is_registered(self, address: str) -> bool:
+        """Registered in the served fold, or else (a wallet that registered since) on the registry at the head.
+
+        Registration cannot be undone, so the fold answers yes for good; a no is checked with one
+        `ContentRegistry.contributorId` read, since the submit transaction will run at the head.
+        """
+        if address.lower() in self._current().contributors:
+            return True
+        with self._lock:
+            return self.session.registry().contributor_id(address) != 0
+
     def proposals(self, dataset_id: int, *, offset: int, limit: int) -> Page[Proposal]:
         snap = self._current()
         _dataset_of(snap, dataset_id)
@@ -301,7 +315,7 @@ def _release_model(
         dataset_id=info.dataset_id,
         number=info.number,
         manifest_cid=info.manifest_cid,
-        manifest_sha256="0x" + info.manifest_sha256.hex(),
+        manifest_sha256=info.manifest_sha256.hex(),
         state_block=info.state_block,
         scheme_id=info.scheme_id,
         parent=parent,
@@ -335,8 +349,9 @@ def _dataset(state: ChainState, dataset_id: int, releases: Sequence[Release]) ->
             voting_delay=p.voting_delay if p else 0,
             voting_period=p.voting_period if p else 0,
             quorum_bps=p.quorum_bps if p else 0,
-            approval_threshold_bps=p.approval_bps if p else 0,
-            proposal_threshold=str(p.proposal_threshold if p else 0),
+            approval_bps=p.approval_bps if p else 0,
+            late_quorum_extension=p.late_quorum_extension if p else 0,
+            proposal_threshold=p.proposal_threshold if p else 0,
         ),
         release_count=len(releases),
         latest_release=releases[-1].number if releases else None,
@@ -358,12 +373,12 @@ def _proposal(state: ChainState, p: ProposalRecord) -> Proposal:
         deadline_block=p.deadline,
         status=api_status_word(p, state.block, supply),
         tallies=Tallies(
-            for_votes=str(p.for_votes),
-            against_votes=str(p.against_votes),
-            abstain_votes=str(p.abstain_votes),
+            for_votes=p.for_votes,
+            against_votes=p.against_votes,
+            abstain_votes=p.abstain_votes,
         ),
         voters=p.voters,
-        total_supply=None if supply is None else str(supply),
+        total_supply=supply,
         quorum_reached=None if supply is None else quorum_reached(p, supply),
     )
 
@@ -374,8 +389,9 @@ def _items(state: ChainState) -> dict[int, Item]:
         lic = state.licenses.get(it.license_id)
         out[item_id] = Item(
             id=item_id,
+            ref=item_ref(item_id),
             cid=cid_text(it.cid),
-            sha256="0x" + it.sha256.hex(),
+            sha256=it.sha256.hex(),
             size=it.size,
             license_id=it.license_id,
             license=lic.spdx if lic else "",
@@ -481,6 +497,27 @@ def _report(data: Mapping[str, Any], release: Release) -> TransparencyReport:
         ],
         concentration=_concentration(data["concentration"]),
         revocations=[int(r["item_id"]) for r in data["revocations_since_parent"]],
+        # A report cached before parameter changes were reported has no such key: it lists none.
+        parameter_changes=[_parameter_change(c) for c in data.get("parameter_changes", [])],
+    )
+
+
+def _parameter_change(row: Mapping[str, Any]) -> ParameterChange:
+    """One row of the report's `parameter_changes` (curation.report.parameter_changes) as the API shows it."""
+    p, made_by = row["params"], row["proposal"]
+    return ParameterChange(
+        block=int(row["block"]),
+        params=DatasetParamsOut(
+            voting_delay=int(p["voting_delay"]),
+            voting_period=int(p["voting_period"]),
+            quorum_bps=int(p["quorum_bps"]),
+            approval_bps=int(p["approval_bps"]),
+            late_quorum_extension=int(p["late_quorum_extension"]),
+            proposal_threshold=int(p["proposal_threshold"]),
+        ),
+        proposal=None
+        if made_by is None
+        else ParameterChangeProposal(id=int(made_by["id"]), title=str(made_by["title"])),
     )
 
 

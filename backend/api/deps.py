@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from fastapi.openapi.models import Example
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from backend.api.auth import Authenticator, WalletSession
@@ -28,6 +29,7 @@ __all__ = [
     "StoreDep",
     "WalletSessionDep",
     "client_key",
+    "examples",
     "get_context",
 ]
 
@@ -76,8 +78,34 @@ ReadModelDep = Annotated[ReadModel, Depends(_read_model)]
 StoreDep = Annotated[ContentStore, Depends(_store)]
 AuthDep = Annotated[Authenticator, Depends(_auth)]
 
-Offset = Annotated[int, Query(ge=0, le=2**31, description="rows to skip")]
-Limit = Annotated[int, Query(ge=1, le=1000, description="rows to return (at most 1000)")]
+
+def examples(*pairs: tuple[str, object]) -> dict[str, Example]:
+    """`openapi_examples` of a path or query parameter: (summary, value) pairs, shown in /docs' drop-down.
+
+    Parameters take their examples here rather than as JSON-schema `examples`, which `BigInt`'s fixed schema
+    (curation.jsonnum) would drop.
+    """
+    return {summary: Example(summary=summary, value=value) for summary, value in pairs}
+
+
+Offset = Annotated[
+    int,
+    Query(
+        ge=0,
+        le=2**31,
+        description="rows to skip",
+        openapi_examples=examples(("from the start", 0), ("page 2", 100)),
+    ),
+]
+Limit = Annotated[
+    int,
+    Query(
+        ge=1,
+        le=1000,
+        description="rows to return (at most 1000)",
+        openapi_examples=examples(("the default", 100), ("a short page", 10)),
+    ),
+]
 
 
 #: Longest client key kept (a trusted proxy may forward a name rather than an address).

@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 
+from backend.chain.forwarder import ForwardRequestRejected
 from backend.chainstate import StateBlockAhead
 from backend.errors import RETRY_AFTER_SECONDS, ChainError, ConfigError, ContractRevert, Retryable, StoreError
 from backend.index.errors import (
@@ -33,6 +34,14 @@ from backend.index.errors import (
     ReorgTooDeepError,
 )
 from backend.ipfs.errors import ContentNotFound, StoreTimeout, StoreUnavailable
+from backend.relay import (
+    NotRelayable,
+    QuotaExhausted,
+    RelayerNotConfigured,
+    RelayerUnfunded,
+    RequestTooLarge,
+    WouldRevert,
+)
 from backend.release.publish import ReleaseRaceError
 from curation.errors import CurationError, InvalidInput
 from curation.manifest_read import ManifestMismatch
@@ -43,6 +52,7 @@ __all__ = [
     "Conflict",
     "MalformedBody",
     "NotFound",
+    "NotRegistered",
     "PayloadTooLarge",
     "RateLimited",
     "ServiceUnavailable",
@@ -95,6 +105,10 @@ class UploadIncomplete(ApiError):
     """The client stopped sending before the body was complete; nothing was stored."""
 
 
+class NotRegistered(ApiError):
+    """The signed-in wallet is not a registered contributor, so the registry would refuse its submission."""
+
+
 class Unauthenticated(ApiError):
     """No bearer token, or one that is malformed, forged or expired."""
 
@@ -127,6 +141,8 @@ class RateLimited(ApiError):
 _STATUS: dict[type[BaseException], tuple[int, str]] = {
     NotFound: (404, "not-found"),
     Conflict: (409, "conflict"),
+    # A wallet that has not registered: its submitItem would revert (ContentRegistryNotRegistered).
+    NotRegistered: (403, "not-registered"),
     Unauthenticated: (401, "unauthenticated"),
     PayloadTooLarge: (413, "payload-too-large"),
     MalformedBody: (400, "malformed-body"),
@@ -147,6 +163,15 @@ _STATUS: dict[type[BaseException], tuple[int, str]] = {
     StoreError: (502, "store-error"),
     # Another release of the dataset was anchored after this one was built: build again on the new parent.
     ReleaseRaceError: (409, "conflict"),
+    # The gasless relay (docs/relay.md): what it will not pay for, a request the forwarder would refuse, a spent
+    # quota, a call that would revert, and a relayer that is missing or out of ETH.
+    RequestTooLarge: (413, "payload-too-large"),
+    NotRelayable: (403, "not-relayable"),
+    ForwardRequestRejected: (422, "invalid-request"),
+    QuotaExhausted: (429, "quota-exhausted"),
+    WouldRevert: (422, "would-revert"),
+    RelayerNotConfigured: (503, "relay-not-configured"),
+    RelayerUnfunded: (503, "relayer-unfunded"),
     # The index's own failures: its database built for another deployment, not synced yet, unreadable, or
     # the chain under it unsettled; anything else (a log source that broke its contract) is bad upstream data.
     IndexMismatchError: (503, "not-configured"),

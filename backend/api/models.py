@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from backend.api.siwe import MAX_SIGNATURE_BYTES
+from curation.jsonnum import BigInt
 
 __all__ = [
     "Contributor",
@@ -20,6 +21,8 @@ __all__ = [
     "License",
     "NonceOut",
     "Page",
+    "ParameterChange",
+    "ParameterChangeProposal",
     "Proposal",
     "ProposalTurnout",
     "Release",
@@ -39,11 +42,18 @@ __all__ = [
 
 T = TypeVar("T")
 
-#: Integers that may exceed 2**53 (token amounts, weights in wad) travel as decimal strings.
-BigInt = str
+# Integers that may pass 2**53 (token amounts, weights, item ids, sizes, expiries) are `BigInt`: decimal
+# strings on the wire (curation.jsonnum, the one rule; docs/api.md "Numbers and names").
 Address = str
 Cid = str
-Hex32 = str
+#: A sha256 digest: 64 lowercase hex digits, no `0x` (as in manifests, reports and the pull report).
+Hex32 = Annotated[
+    str,
+    Field(
+        pattern="^[0-9a-f]{64}$",
+        examples=["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"],
+    ),
+]
 
 
 class _Model(BaseModel):
@@ -93,13 +103,14 @@ class DatasetParamsOut(_Model):
 
     The dataset's parameters themselves are `backend.chain.voting.DatasetParams` (what a transaction sends) and
     `curation.events.DatasetParamsSet` (what the fold reads); this is only their JSON form, with the token
-    threshold as a decimal string and ICurationVoting's `approvalBps` named `approval_threshold_bps`.
+    threshold as a decimal string; the names are the manifest's (`dataset.voting_params`).
     """
 
     voting_delay: int
     voting_period: int
     quorum_bps: int
-    approval_threshold_bps: int
+    approval_bps: int
+    late_quorum_extension: int
     proposal_threshold: BigInt
 
 
@@ -132,7 +143,7 @@ class Release(_Model):
 
 
 class ItemWeight(_Model):
-    item_id: int
+    item_id: BigInt
     weight: BigInt = Field(description="share of 10**18")
     source: int = Field(description="proposal that counts the item")
 
@@ -141,7 +152,7 @@ class SourceWeightOut(_Model):
     proposal_id: int
     score: str
     eligible_items: int
-    eligible_bytes: int
+    eligible_bytes: BigInt
     weight: BigInt
 
 
@@ -163,16 +174,17 @@ class Weights(_Model):
 
 
 class Item(_Model):
-    id: int
+    id: BigInt = Field(description="item id; a batch leaf's is 2**64 + batch * 2**32 + leaf")
+    ref: str = Field(description="`item:N` or `batch:B:L`")
     cid: Cid
     sha256: Hex32
-    size: int
+    size: BigInt
     license_id: int
     license: str
     contributor: Address
     consent: int
     consent_names: str
-    expiry: int = Field(description="unix seconds; 0 = no expiry")
+    expiry: BigInt = Field(description="unix seconds; 0 = no expiry")
     revoked: bool
     block: int
 
@@ -182,7 +194,7 @@ class Contributor(_Model):
     address: Address
     profile_uri: str
     item_count: int
-    total_bytes: int
+    total_bytes: BigInt
 
 
 class Tallies(_Model):
@@ -195,7 +207,7 @@ class Proposal(_Model):
     id: int
     dataset_id: int
     kind: Literal["include", "remove"]
-    item_ids: list[int]
+    item_ids: list[BigInt]
     batch_ids: list[int]
     description_cid: Cid | None
     proposer: Address
@@ -209,7 +221,7 @@ class Proposal(_Model):
 
 
 class ReleaseDiff(_Model):
-    added_items: list[int]
+    added_items: list[BigInt]
     removed_items: dict[str, str] = Field(description="item id -> reason it left (removed, revoked, ...)")
     changed_weights: int
 
@@ -229,6 +241,24 @@ class VotingConcentration(_Model):
     nakamoto: int = Field(description="fewest voters holding more than half of the votes cast")
 
 
+class ParameterChangeProposal(_Model):
+    """The Governor proposal whose execution set a dataset's parameters."""
+
+    id: BigInt = Field(description="the Governor proposal id (a uint256 hash, so a decimal string)")
+    title: str = Field(description="the first line of the proposal's description, at most 200 characters")
+
+
+class ParameterChange(_Model):
+    """One setting of a dataset's voting parameters (a `DatasetParamsSet` event) and who made it."""
+
+    block: int = Field(description="the block the parameters were set in; they hold from then on")
+    params: DatasetParamsOut = Field(description="the parameters set (all of them, changed or not)")
+    proposal: ParameterChangeProposal | None = Field(
+        description="the Governor proposal that made the change; null when no proposal did: the dataset's "
+        "creation, or a dataset manager setting them directly (a direct deployment)"
+    )
+
+
 class TransparencyReport(_Model):
     dataset_id: int
     release: int
@@ -240,7 +270,13 @@ class TransparencyReport(_Model):
     diff: ReleaseDiff
     turnout: list[ProposalTurnout]
     concentration: VotingConcentration
-    revocations: list[int] = Field(description="items revoked since the parent release")
+    revocations: list[BigInt] = Field(description="items revoked since the parent release")
+    parameter_changes: list[ParameterChange] = Field(
+        default_factory=list,
+        description="settings of the dataset's voting parameters after the parent release's state block (every "
+        "one, from the dataset's creation on, for a first release), oldest first, each with the proposal "
+        "that made it",
+    )
 
 
 class NonceOut(_Model):
@@ -255,7 +291,21 @@ class NonceOut(_Model):
     version: Literal["1"] = "1"
 
 
+_SIGN_IN_EXAMPLE: dict[str, JsonValue] = {
+    "message": "curation.example.org wants you to sign in with your Ethereum account:\n"
+    "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf\n\n"
+    "Sign in to Curation Commons to upload content.\n\n"
+    "URI: https://curation.example.org/login\nVersion: 1\nChain ID: 31337\n"
+    "Nonce: 5b2c8f0e9a7d4c1b\nIssued At: 2026-01-01T00:00:00Z\nExpiration Time: 2026-01-01T00:10:00Z",
+    "signature": "0x" + "ab" * 65,
+}
+
+
 class SignInIn(_Model):
+    """A signed EIP-4361 message: the text the wallet signed and its signature."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra={"examples": [_SIGN_IN_EXAMPLE]})
+
     message: str = Field(max_length=4096, description="the EIP-4361 message text, exactly as signed")
     signature: str = Field(
         max_length=2 + 2 * MAX_SIGNATURE_BYTES,
@@ -283,7 +333,7 @@ class UnsignedTxOut(_Model):
     from_: Address = Field(alias="from", serialization_alias="from")
     to: Address
     data: str
-    value: int
+    value: int = Field(description="always 0: submitItem is not payable")
     gas: int
     chain_id: int = Field(alias="chainId", serialization_alias="chainId")
 
@@ -291,10 +341,10 @@ class UnsignedTxOut(_Model):
 class UploadOut(_Model):
     cid: Cid
     sha256: Hex32
-    size: int
+    size: BigInt
     license_id: int
     consent: int
-    expiry: int
+    expiry: BigInt
     transaction: UnsignedTxOut
 
 
@@ -303,6 +353,7 @@ _ERROR_TEXT = {
     400: "The request body could not be read (empty, not UTF-8, not JSON, nested too deep, a number too "
     "long), or an upload was cut off",
     401: "Not signed in, or the sign-in was refused",
+    403: "The signed-in wallet may not do this (an upload: it is not a registered contributor yet)",
     404: "No such dataset, release, item, contributor or proposal",
     409: "Conflicts with what exists",
     413: "Request body larger than its limit (64 KiB for JSON bodies, the configured limit for uploads)",

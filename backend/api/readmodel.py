@@ -57,6 +57,14 @@ class ReadModel(Protocol):
     def item(self, item_id: int) -> Item: ...
     def contributors(self, *, offset: int, limit: int) -> Page[Contributor]: ...
     def contributor(self, address: str) -> Contributor: ...
+    def is_registered(self, address: str) -> bool:
+        """Whether `address` is a registered contributor now (the registry would accept its submitItem).
+
+        Unlike `contributor`, this must not lag behind the chain: a wallet that registered a moment ago is
+        registered, whatever the served snapshot says.
+        """
+        ...
+
     def proposals(self, dataset_id: int, *, offset: int, limit: int) -> Page[Proposal]: ...
     def proposal(self, proposal_id: int) -> Proposal: ...
 
@@ -101,7 +109,7 @@ class InMemoryReadModel:
             dataset_id=dataset_id,
             number=number,
             manifest_cid=cid,
-            manifest_sha256="0x" + hashlib.sha256(manifest).hexdigest(),
+            manifest_sha256=hashlib.sha256(manifest).hexdigest(),
             state_block=state_block,
             scheme_id=scheme_id,
             parent=number - 1 or None,
@@ -196,6 +204,9 @@ class InMemoryReadModel:
             return self._contributors[address.lower()]
         except KeyError:
             raise NotFound(f"{address} is not a registered contributor") from None
+
+    def is_registered(self, address: str) -> bool:
+        return address.lower() in self._contributors
 
     def proposals(self, dataset_id: int, *, offset: int, limit: int) -> Page[Proposal]:
         self.dataset(dataset_id)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from web3 import Web3
 from web3.types import BlockIdentifier, Wei
 
-__all__ = ["BlockHeader", "block_header", "send_value"]
+__all__ = ["BlockHeader", "advance", "block_header", "send_value"]
 
 
 @dataclass(frozen=True)
@@ -30,3 +30,23 @@ def send_value(w3: Web3, sender: str, to: str, wei: int, *, gas: int = 21_000) -
     """Send `wei` from an account the node holds unlocked to `to`; returns the transaction hash (0x hex)."""
     tx_hash = w3.eth.send_transaction({"from": sender, "to": to, "value": Wei(wei), "gas": gas})
     return "0x" + bytes(tx_hash).hex()
+
+
+def advance(w3: Web3, blocks: int, seconds: int = 0) -> BlockHeader:
+    """Mine `blocks` empty blocks, `seconds` later in time (dev chains only: Hardhat or the embedded chain).
+
+    Hardhat moves its clock with evm_increaseTime; the embedded chain's blocks are BLOCK_TIME seconds apart,
+    so there enough blocks are mined to cover `seconds`. Returns the new head.
+    """
+    from backend.chain.devchain import BLOCK_TIME
+
+    provider = w3.provider
+    tester = getattr(provider, "ethereum_tester", None)
+    if tester is not None:
+        tester.mine_blocks(max(blocks, -(-seconds // BLOCK_TIME)))
+    else:
+        if seconds:
+            provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
+        for _ in range(max(blocks, 1 if seconds else 0)):
+            provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    return block_header(w3)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import copy
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Self, TypeVar
@@ -28,7 +28,16 @@ try:  # the embedded chain raises its own exception type for reverted transactio
 except ImportError:  # pragma: no cover - eth-tester is a dependency, but keep RPC-only installs working
     _TESTER_FAILED = ChainError
 
-__all__ = ["DEFAULT_GAS", "REVERTS", "ContractClient", "Receipt", "decode_revert", "deploy_contract"]
+__all__ = [
+    "DEFAULT_GAS",
+    "REVERTS",
+    "Call",
+    "ContractClient",
+    "Receipt",
+    "Relay",
+    "decode_revert",
+    "deploy_contract",
+]
 
 #: What a reverted eth_call raises, on a node (ContractLogicError) or on the embedded chain.
 REVERTS: tuple[type[Exception], ...] = (ContractLogicError, _TESTER_FAILED)
@@ -38,6 +47,19 @@ REVERTS: tuple[type[Exception], ...] = (ContractLogicError, _TESTER_FAILED)
 DEFAULT_GAS = 8_000_000
 
 E = TypeVar("E", bound=ChainEvent)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One contract call not yet sent: what a governance proposal, a timelock batch or a forwarded request
+    carries. `contract` and `function` name it for people (backend.chain.governance.describe_call decodes
+    the arguments from `data`)."""
+
+    target: str
+    data: bytes
+    value: int = 0
+    contract: str = ""
+    function: str = ""
 
 
 @dataclass(frozen=True)
@@ -199,10 +221,17 @@ def deploy_contract(w3: Web3, signer: Signer, name: str, *args: Any, gas: int = 
     return deployed
 
 
+#: Sends one of a client's calls some other way than a transaction from its signer: the gasless path, where
+#: the signer signs an ERC-2771 request and a relayer pays (backend.relay.gasless_relay builds one). Given the
+#: client, the function name and its arguments, it returns the decoded receipt, as a transaction would.
+Relay = Callable[["ContractClient", str, tuple[Any, ...]], "Receipt"]
+
+
 class ContractClient:
-    """Base of the typed wrappers: one deployed contract, one default signer."""
+    """Base of the typed wrappers: one deployed contract, one default signer (and, gasless, a relay)."""
 
     artifact: str = ""
+    relay: Relay | None = None
 
     def __init__(self, w3: Web3, address: str, signer: Signer | None = None) -> None:
         self.w3 = w3
@@ -215,6 +244,12 @@ class ContractClient:
         """A copy of this wrapper that sends from `signer`."""
         clone = copy.copy(self)
         clone.signer = signer
+        return clone
+
+    def via(self, relay: Relay | None) -> Self:
+        """A copy of this wrapper whose transactions go through `relay` (None: sent by the signer)."""
+        clone = copy.copy(self)
+        clone.relay = relay
         return clone
 
     def _call(self, fn: str, *args: Any, block: int | str = "latest") -> Any:
@@ -257,7 +292,19 @@ class ContractClient:
             fetcher.close()
         return out
 
+    def encode(self, fn: str, *args: Any) -> Call:
+        """The call of `fn(*args)` on this contract, encoded and not sent (ChainError for bad arguments)."""
+        where = f"{self.artifact}.{fn}"
+        with _guard(where):
+            try:
+                data = self.contract.encode_abi(fn, args=list(args))
+            except (TypeError, ValueError) as exc:
+                raise ChainError(f"{where}: the arguments do not fit the ABI ({exc})") from None
+        return Call(self.address, bytes(HexBytes(data)), 0, self.artifact, fn)
+
     def _transact(self, fn: str, *args: Any, gas: int | None = None, signer: Signer | None = None) -> Receipt:
+        if self.relay is not None and signer is None:
+            return self.relay(self, fn, args)
         who = signer or self.signer
         if who is None:
             raise ChainError(f"{self.artifact}.{fn} needs a signer: pass one or use with_signer()")

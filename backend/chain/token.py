@@ -33,6 +33,9 @@ class TokenClient(ContractClient):
     def balance_of(self, account: str) -> int:
         return int(self._call("balanceOf", account))
 
+    def decimals(self) -> int:
+        return int(self._call("decimals"))
+
     def total_supply(self) -> int:
         return int(self._call("totalSupply"))
 

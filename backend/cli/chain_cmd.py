@@ -20,10 +20,15 @@ from backend.cli.common import (
     emit_json,
     guarded,
     password_from_env_or_prompt,
+    progress_console,
+    say_signer,
+    signer_choice,
 )
 from backend.errors import ConfigError
+from backend.operate import DEV_CHAIN_IDS
 from backend.session import connect_chain, pick_signer
 from backend.settings import load_settings
+from curation.params import DEV_GOVERNANCE, PUBLIC_GOVERNANCE
 
 __all__ = ["register"]
 
@@ -37,13 +42,41 @@ def deploy(
     keystore: KeystoreOpt = None,
     dev_account: DevAccountOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="where to write the deployment record")] = None,
+    governed: Annotated[
+        bool | None,
+        typer.Option(
+            "--governed/--direct",
+            help="governed: a Timelock + Governor hold every admin role (default off a dev chain); "
+            "direct: the deployer stays admin, for speed on a dev chain",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Deploy token, content registry, voting and release registry; write the deployment record."""
+    """Deploy forwarder, token, content registry, voting and release registry (and, governed, a timelock and a
+    Governor); write the deployment record."""
     settings = load_settings(rpc=rpc)
+    keystore, dev_account = signer_choice(settings, keystore, dev_account)  # before connecting: nothing sent
     w3 = connect_chain(settings, needs_rpc_for="`curation deploy`")
     signer = pick_signer(w3, keystore, dev_account, password_from_env_or_prompt)
-    record = deploy_all(w3, signer)
+    say_signer(signer.address, keystore, dev_account)
+    chain_id = int(w3.eth.chain_id)
+    dev = chain_id in DEV_CHAIN_IDS
+    if governed is None:
+        governed = not dev
+    if not governed:
+        progress_console().print(
+            f"direct deployment: {signer.address} stays the admin of every contract (fine on a dev chain; "
+            "use --governed to hand the roles to a Governor + Timelock)",
+            markup=False,
+        )
+    params = (DEV_GOVERNANCE if dev else PUBLIC_GOVERNANCE) if governed else None
+    record = deploy_all(w3, signer, governance=params)
+    if governed:
+        progress_console().print(
+            "governed deployment: the timelock is the admin of every contract; genesis stays open until "
+            "`curation token allocate FILE` mints the allocation and hands the timelock to the Governor",
+            markup=False,
+        )
     path = out or settings.deployment_path
     record.save(path)
     if as_json:

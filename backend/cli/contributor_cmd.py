@@ -17,6 +17,7 @@ from curation.batches import item_ref, leaf_item_id, parse_item_ref, split_item_
 from curation.consent import format_consent, parse_consent
 from curation.errors import InvalidInput
 from curation.events import ContributorRegistered
+from curation.jsonnum import big
 
 __all__ = ["register"]
 
@@ -25,7 +26,7 @@ __all__ = ["register"]
 
 
 @guarded
-@chain_command()
+@chain_command(gasless=True)
 def register_cmd(
     profile: Annotated[
         str, typer.Option("--profile", help="profile URI (e.g. ipfs://... or https://...)")
@@ -47,7 +48,7 @@ def register_cmd(
 
 
 @guarded
-@chain_command(ipfs=True)
+@chain_command(ipfs=True, gasless=True)
 def contribute_cmd(
     paths: Annotated[list[Path], typer.Argument(help="files to contribute")],
     license_: Annotated[str, typer.Option("--license", help="SPDX id on the allowlist, e.g. CC-BY-4.0")],
@@ -100,7 +101,13 @@ def contribute_cmd(
                 "batch_id": result.batch_id,
                 "batch_manifest_cid": result.batch_manifest_cid,
                 "items": [
-                    {"path": str(f.path), "cid": f.cid, "item_id": str(f.item_id), "size": f.size}
+                    {
+                        "path": str(f.path),
+                        "ref": item_ref(f.item_id),
+                        "cid": f.cid,
+                        "item_id": big(f.item_id),
+                        "size": big(f.size),
+                    }
                     for f in result.files
                 ],
                 "tx": list(result.tx_hashes),
@@ -129,7 +136,7 @@ def _item_target(item: str | None, batch: int | None, leaf: int | None) -> int:
 
 
 @guarded
-@chain_command(ipfs=True)
+@chain_command(ipfs=True, gasless=True)
 def consent_cmd(
     item: Annotated[
         str | None, typer.Argument(help="item id (5 or item:5), or a batch leaf (batch:3:7)")
@@ -169,7 +176,7 @@ def consent_cmd(
     ref = item_ref(item_id)
     now = "revoked" if flags is None else format_consent(flags)
     opts.emit(
-        {"ref": ref, "consent": now, "expiry": expiry if flags else 0, "tx": receipt.tx_hash},
+        {"ref": ref, "consent": now, "expiry": big(expiry if flags else 0), "tx": receipt.tx_hash},
         f"{ref}: consent {now}" + (f" until {expiry}" if flags and expiry else ""),
     )
 
@@ -196,13 +203,14 @@ def items_cmd(
                         "ref": r.ref,
                         "contributor": r.contributor,
                         "cid": r.cid,
-                        "size": str(r.size),
+                        "size": big(r.size),
                         "license": r.license,
                         "consent": format_consent(r.consent),
-                        "expiry": r.expiry,
+                        "expiry": big(r.expiry),
                         "revoked": r.revoked,
                         "leaves": r.leaves,
                         "revoked_leaves": r.revoked_leaves,
+                        "narrowed_leaves": r.narrowed_leaves,
                     }
                     for r in rows
                 ]
@@ -213,8 +221,11 @@ def items_cmd(
     for r in rows:
         consent = "revoked" if r.revoked else format_consent(r.consent)
         if r.leaves:
-            consent += f" ({r.revoked_leaves} of {r.leaves} leaves revoked)" if r.revoked_leaves else ""
-        table.add_row(r.ref, r.contributor, r.cid, str(r.leaves or r.size), r.license, consent)
+            changed = [f"{r.revoked_leaves} revoked"] if r.revoked_leaves else []
+            changed += [f"{r.narrowed_leaves} narrowed"] if r.narrowed_leaves else []
+            consent += f" ({', '.join(changed)} of {r.leaves} leaves)" if changed else ""
+        size = "" if r.ref.count(":") == 2 else str(r.leaves or r.size)  # a leaf row: its batch has the size
+        table.add_row(r.ref, r.contributor, r.cid, size, r.license, consent)
     console.print(table)
 
 

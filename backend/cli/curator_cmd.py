@@ -10,30 +10,41 @@ from rich.table import Table
 
 from backend import curate
 from backend.chain.ballots import RelayReport
-from backend.cli.common import ChainOpts, add_commands, chain_command, console, guarded
+from backend.cli.common import (
+    ChainOpts,
+    RawOpt,
+    add_commands,
+    chain_command,
+    console,
+    guarded,
+    progress_console,
+    token_amounts,
+)
 from curation.governance import ProposalKind, Support
 
 __all__ = ["register", "relay_output"]
 
 
 @guarded
-@chain_command()
+@chain_command(gasless=True)
 def delegate_cmd(
     to: Annotated[str | None, typer.Argument(help="address to delegate to (default: yourself)")] = None,
+    raw: RawOpt = False,
     *,
     opts: ChainOpts,
 ) -> None:
     """Delegate your voting power (tokens count in votes only once delegated, to yourself or another)."""
     with opts.session() as s:
         done = curate.delegate(s.token(), to)
+        amount = token_amounts(s, raw)
     opts.emit(
         {"from": done.delegator, "to": done.delegatee, "votes": str(done.votes), "tx": done.tx_hash},
-        f"{done.delegator} delegates to {done.delegatee}, who now has {done.votes} votes",
+        f"{done.delegator} delegates to {done.delegatee}, who now has {amount(done.votes)} votes",
     )
 
 
 @guarded
-@chain_command()
+@chain_command(gasless=True)
 def propose_cmd(
     dataset: Annotated[int, typer.Argument(help="dataset id")],
     remove: Annotated[bool, typer.Option("--remove", help="propose removing instead of including")] = False,
@@ -67,6 +78,7 @@ def vote_cmd(
     proposal: Annotated[int, typer.Argument(help="proposal id")],
     support: Annotated[str, typer.Argument(help="for, against or abstain")],
     reason: Annotated[str | None, typer.Option("--reason", help="a reason, recorded on-chain")] = None,
+    raw: RawOpt = False,
     *,
     opts: ChainOpts,
 ) -> None:
@@ -74,6 +86,7 @@ def vote_cmd(
     choice = Support.parse(support)
     with opts.session() as s:
         v = curate.vote(s.voting(), proposal, choice, reason)
+        amount = token_amounts(s, raw)
     opts.emit(
         {
             "proposal_id": v.proposal_id,
@@ -81,7 +94,7 @@ def vote_cmd(
             "weight": str(v.weight),
             "tx": v.tx_hash,
         },
-        f"voted {v.support.name.lower()} on proposal {v.proposal_id} with weight {v.weight}",
+        f"voted {v.support.name.lower()} on proposal {v.proposal_id} with weight {amount(v.weight)}",
     )
 
 
@@ -99,8 +112,11 @@ def sign_ballot_cmd(
     choice = Support.parse(support)
     with opts.session() as s:
         signed = curate.sign_ballot_to_file(s.voting(), proposal, choice, out, append=append)
+        warnings = curate.ballot_warnings(s.voting(), proposal, signed.voter)
+    for w in warnings:
+        progress_console().print(f"warning: {w}", markup=False)
     opts.emit(
-        {"file": str(out), "ballot": signed.to_json()},
+        {"file": str(out), "ballot": signed.to_json(), "warnings": warnings},
         f"signed {choice.name.lower()} on proposal {proposal} as {signed.voter}: {out}",
     )
 
@@ -159,12 +175,14 @@ def relay_output(report: RelayReport) -> tuple[dict[str, Any], list[str]]:
 @chain_command()
 def finalize_cmd(
     proposal: Annotated[int, typer.Argument(help="proposal id")],
+    raw: RawOpt = False,
     *,
     opts: ChainOpts,
 ) -> None:
     """Finalize a proposal after its deadline (anyone may): Accepted or Rejected."""
     with opts.session() as s:
         f = curate.finalize(s.voting(), proposal)
+        amount = token_amounts(s, raw)
     tally = f.tally
     opts.emit(
         {
@@ -175,8 +193,8 @@ def finalize_cmd(
             "abstain": str(tally.abstain_votes),
             "tx": f.tx_hash,
         },
-        f"proposal {f.proposal_id}: {f.outcome.name.lower()} (for {tally.for_votes}, against "
-        f"{tally.against_votes}, abstain {tally.abstain_votes})",
+        f"proposal {f.proposal_id}: {f.outcome.name.lower()} (for {amount(tally.for_votes)}, against "
+        f"{amount(tally.against_votes)}, abstain {amount(tally.abstain_votes)})",
     )
 
 
@@ -184,12 +202,14 @@ def finalize_cmd(
 @chain_command(signer=False)
 def proposals_cmd(
     dataset: Annotated[int | None, typer.Option("--dataset", help="only this dataset's proposals")] = None,
+    raw: RawOpt = False,
     *,
     opts: ChainOpts,
 ) -> None:
     """List proposals with their state and tallies."""
     with opts.session(signer=False) as s:
         found = curate.list_proposals(s.voting(), dataset)
+        amount = token_amounts(s, raw)
     rows: list[dict[str, Any]] = [
         {
             "proposal_id": r.info.proposal_id,
@@ -211,9 +231,7 @@ def proposals_cmd(
     for r in rows:
         table.add_row(
             *(str(r[k]) for k in ("proposal_id", "dataset_id", "kind", "state", "snapshot", "deadline")),
-            r["for"],
-            r["against"],
-            r["abstain"],
+            *(amount(int(r[k])) for k in ("for", "against", "abstain")),
         )
     console.print(table)
 

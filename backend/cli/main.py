@@ -23,6 +23,7 @@ _AREAS = (
     "contributor_cmd",
     "curator_cmd",
     "operator_cmd",
+    "gov_cmd",
     "trainer_cmd",
     "release_cmd",
     "serve_cmd",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Any
 
 import typer
@@ -10,10 +9,20 @@ from rich.table import Table
 
 from backend import operate
 from backend.chain.voting import DatasetInfo
-from backend.cli.common import ChainOpts, chain_command, console, guarded, progress_console
-from backend.operate import Contracts, NotConfirmed, Plan, Role
+from backend.cli.common import (
+    ChainOpts,
+    YesOpt,
+    chain_command,
+    console,
+    guarded,
+    show_and_confirm,
+)
+from backend.cli.gov_cmd import emit_proposed
+from backend.govern import Governance, Proposed
+from backend.operate import Contracts, Plan
 from curation.consent import format_consent
 from curation.licenses import format_license_classes
+from curation.roles import Role
 
 __all__ = ["register"]
 
@@ -22,7 +31,14 @@ license_app = typer.Typer(help="The license allowlist of the content registry.",
 roles_app = typer.Typer(help="Roles the contracts grant directly (admin only).", no_args_is_help=True)
 chain_app = typer.Typer(help="Dev-chain helpers (Hardhat 31337 or the embedded chain).", no_args_is_help=True)
 
-YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="send without asking for confirmation")]
+ProposeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--propose",
+        help="make the change a governance proposal even if you hold the role (governed deployments; "
+        "it becomes one anyway when only the timelock holds the role)",
+    ),
+]
 
 # The dataset parameters as options (None: keep the default on create, the current value on params).
 VotingDelayOpt = Annotated[
@@ -49,17 +65,7 @@ def _confirmer(yes: bool, as_json: bool) -> operate.Confirm:
     """Show the plan (stderr with --json), then send with --yes, ask on a terminal, refuse otherwise."""
 
     def confirm(plan: Plan) -> bool:
-        out = progress_console() if as_json else console
-        for line in plan.lines():
-            out.print(line, markup=False)
-        if yes:
-            return True
-        if not sys.stdin.isatty():
-            raise NotConfirmed(
-                "stdin is not a terminal, so nobody can confirm: pass --yes to send without asking; "
-                "nothing was sent"
-            )
-        return bool(typer.confirm("send this transaction?", default=False, err=True))
+        return show_and_confirm(plan.lines(), yes=yes, as_json=as_json, question="send this transaction?")
 
     return confirm
 
@@ -100,6 +106,7 @@ def dataset_create(
     voting_period: VotingPeriodOpt = None,
     late_quorum_extension: ExtensionOpt = None,
     yes: YesOpt = False,
+    propose: ProposeOpt = False,
     *,
     opts: ChainOpts,
 ) -> None:
@@ -114,8 +121,18 @@ def dataset_create(
     )
     with opts.session() as s:
         done = operate.create_dataset(
-            s.voting(), name, use, description_cid, params, _confirmer(yes, opts.as_json)
+            s.voting(),
+            name,
+            use,
+            description_cid,
+            params,
+            _confirmer(yes, opts.as_json),
+            gov=Governance.maybe(s),
+            propose=propose,
         )
+    if isinstance(done, Proposed):
+        emit_proposed(opts, done)
+        return
     opts.emit(
         {
             "dataset_id": done.dataset_id,
@@ -142,6 +159,7 @@ def dataset_params(
     voting_period: VotingPeriodOpt = None,
     late_quorum_extension: ExtensionOpt = None,
     yes: YesOpt = False,
+    propose: ProposeOpt = False,
     *,
     opts: ChainOpts,
 ) -> None:
@@ -155,7 +173,17 @@ def dataset_params(
         late_quorum_extension=late_quorum_extension,
     )
     with opts.session() as s:
-        done = operate.set_dataset_params(s.voting(), dataset, changes, _confirmer(yes, opts.as_json))
+        done = operate.set_dataset_params(
+            s.voting(),
+            dataset,
+            changes,
+            _confirmer(yes, opts.as_json),
+            gov=Governance.maybe(s),
+            propose=propose,
+        )
+    if isinstance(done, Proposed):
+        emit_proposed(opts, done)
+        return
     changed = done.changed
     opts.emit(
         {
@@ -219,13 +247,20 @@ def license_add(
         bool, typer.Option("--custom", help="allow an SPDX id this version does not know (needs --classes)")
     ] = False,
     yes: YesOpt = False,
+    propose: ProposeOpt = False,
     *,
     opts: ChainOpts,
 ) -> None:
     """Allow a license (or re-allow a disabled one); needs the license-manager role."""
     with opts.session() as s:
         done = operate.set_license(
-            s.registry(), spdx, classes, custom=custom, confirm=_confirmer(yes, opts.as_json)
+            s.registry(),
+            spdx,
+            classes,
+            custom=custom,
+            confirm=_confirmer(yes, opts.as_json),
+            gov=Governance.maybe(s),
+            propose=propose,
         )
     _license_out(opts, done)
 
@@ -236,16 +271,22 @@ def license_add(
 def license_disable(
     spdx: Annotated[str, typer.Argument(help="SPDX id of an added license")],
     yes: YesOpt = False,
+    propose: ProposeOpt = False,
     *,
     opts: ChainOpts,
 ) -> None:
     """Take a license off the allowlist (new submissions under it are refused; existing items keep it)."""
     with opts.session() as s:
-        done = operate.disable_license(s.registry(), spdx, _confirmer(yes, opts.as_json))
+        done = operate.disable_license(
+            s.registry(), spdx, _confirmer(yes, opts.as_json), gov=Governance.maybe(s), propose=propose
+        )
     _license_out(opts, done)
 
 
-def _license_out(opts: ChainOpts, done: operate.LicenseChanged) -> None:
+def _license_out(opts: ChainOpts, done: operate.LicenseChanged | Proposed) -> None:
+    if isinstance(done, Proposed):
+        emit_proposed(opts, done)
+        return
     state = "allowed" if done.allowed else "disabled"
     opts.emit(
         {
@@ -328,12 +369,21 @@ def roles_show(
     console.print(table)
 
 
-def _set_role(role: str, address: str, allowed: bool, yes: bool, opts: ChainOpts) -> None:
+def _set_role(role: str, address: str, allowed: bool, yes: bool, propose: bool, opts: ChainOpts) -> None:
     which = Role.parse(role)
     with opts.session() as s:
         done = operate.set_role(
-            Contracts.from_session(s), which, address, allowed, _confirmer(yes, opts.as_json)
+            Contracts.from_session(s),
+            which,
+            address,
+            allowed,
+            _confirmer(yes, opts.as_json),
+            gov=Governance.maybe(s),
+            propose=propose,
         )
+    if isinstance(done, Proposed):
+        emit_proposed(opts, done)
+        return
     verb = "granted" if done.allowed else "revoked"
     opts.emit(
         {
@@ -354,11 +404,12 @@ def roles_grant(
     role: Annotated[str, typer.Argument(help="minter, dataset-manager, license-manager or publisher")],
     address: Annotated[str, typer.Argument(help="account to grant the role to")],
     yes: YesOpt = False,
+    propose: ProposeOpt = False,
     *,
     opts: ChainOpts,
 ) -> None:
-    """Grant a role (the signer must be the admin of the contract that grants it)."""
-    _set_role(role, address, True, yes, opts)
+    """Grant a role (the contract's admin sends it; on a governed deployment it becomes a proposal)."""
+    _set_role(role, address, True, yes, propose, opts)
 
 
 @roles_app.command("revoke")
@@ -368,11 +419,12 @@ def roles_revoke(
     role: Annotated[str, typer.Argument(help="minter, dataset-manager, license-manager or publisher")],
     address: Annotated[str, typer.Argument(help="account to revoke the role from")],
     yes: YesOpt = False,
+    propose: ProposeOpt = False,
     *,
     opts: ChainOpts,
 ) -> None:
-    """Revoke a role (the signer must be the admin of the contract that grants it)."""
-    _set_role(role, address, False, yes, opts)
+    """Revoke a role (the contract's admin sends it; on a governed deployment it becomes a proposal)."""
+    _set_role(role, address, False, yes, propose, opts)
 
 
 # --- chain fund ---------------------------------------------------------------------------------------------
@@ -400,6 +452,24 @@ def chain_fund(
             "tx": done.tx_hash,
         },
         f"sent {done.wei} wei to {done.to} (balance now {done.balance} wei), tx {done.tx_hash}",
+    )
+
+
+@chain_app.command("mine")
+@guarded
+@chain_command(signer=False)
+def chain_mine(
+    blocks: Annotated[int, typer.Argument(help="blocks to mine (0..100000)")] = 1,
+    seconds: Annotated[int, typer.Option("--seconds", help="also move the clock this many seconds")] = 0,
+    *,
+    opts: ChainOpts,
+) -> None:
+    """Move a dev chain forward (open or close a vote, let a timelock delay pass); dev chains only."""
+    with opts.session(signer=False) as s:
+        head = operate.mine(s.w3, blocks, seconds)
+    opts.emit(
+        {"block": head.number, "timestamp": head.timestamp},
+        f"head is block {head.number} at time {head.timestamp}",
     )
 
 

@@ -8,17 +8,21 @@ from typing import Annotated
 import typer
 
 from backend.cli.common import (
+    DevAccountOpt,
     JsonOpt,
+    KeystoreOpt,
     RpcOpt,
     console,
     emit_json,
     guarded,
     password_from_env_or_prompt,
+    say_signer,
+    signer_choice,
     sync_progress,
 )
 from backend.release import build_release, publish_release, verify_release
 from backend.release.verify import VerifyResult
-from backend.session import open_session, pick_signer
+from backend.session import open_session, pick_signer, require_rpc
 from backend.settings import load_settings
 from curation.errors import InvalidInput
 from curation.manifest import DEFAULT_SCHEME, DEFAULT_SHARD_ITEMS
@@ -57,16 +61,16 @@ def release(
         Path | None, typer.Option("--out", help="directory for manifest, report and exports")
     ] = None,
     rpc: RpcOpt = None,
-    keystore: Annotated[
-        Path | None, typer.Option("--keystore", help="encrypted keystore that publishes")
-    ] = None,
-    dev_account: Annotated[
-        int | None, typer.Option("--dev-account", help="index of an unlocked node account")
-    ] = None,
+    keystore: KeystoreOpt = None,
+    dev_account: DevAccountOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Sync, build the manifest at head minus confirmations, store it, anchor it, write the report."""
-    settings = load_settings(rpc=rpc)
+    settings = load_settings(rpc=rpc, keystore=keystore, dev_account=dev_account)
+    require_rpc(settings, "`curation release`")
+    keystore, dev_account = signer_choice(
+        settings, keystore, dev_account
+    )  # before any work: without a signer nothing is built
     with open_session(settings, signer=False, store=True, needs_rpc_for="`curation release`") as session:
         with sync_progress() as show:
             built = build_release(
@@ -78,6 +82,7 @@ def release(
                 progress=show,
             )
         signer = pick_signer(session.w3, keystore, dev_account, password_from_env_or_prompt)
+        say_signer(signer.address, keystore, dev_account)
         target = out or settings.home / "releases" / f"dataset-{dataset}" / f"block-{built.state_block}"
         published = publish_release(session, built, signer, out_dir=target)
     summary = {

@@ -23,6 +23,7 @@ from backend.errors import ConfigError
 from backend.trainer import LocalManifest, PullProgress, ShardedSampler, TrainerClient, pull
 from backend.trainer.sampling import read_exclusions
 from curation import safejson
+from curation.batches import item_ref
 from curation.errors import InvalidInput
 from curation.manifest_read import ManifestItem
 
@@ -132,8 +133,13 @@ def sample_cmd(
         typer.Option("--state", help="resume from this state file if it exists; save the position to it"),
     ] = None,
     take: Annotated[int | None, typer.Option("--take", min=0, help="stop after this many samples")] = None,
+    ids: Annotated[
+        bool,
+        typer.Option("--ids", help="print item ids as decimal numbers instead of refs (item:5, batch:3:7)"),
+    ] = False,
 ) -> None:
-    """Print item ids, one per line: this rank's share of the N global samples, in global order.
+    """Print the sampled items, one per line (`item:5`, `batch:3:7`; `--ids`: the decimal ids): this rank's
+    share of the N global samples, in global order.
 
     The sequence depends only on the manifest, the seed and N: the K ranks together print exactly the
     items of the one-rank run, whatever the number of workers.
@@ -158,7 +164,7 @@ def sample_cmd(
         if item_id in excluded:
             skipped += 1
         else:
-            out.append(str(item_id))
+            out.append(str(item_id) if ids else item_ref(item_id))
         if take is not None and n + 1 >= take:
             break
     if out:

@@ -12,7 +12,7 @@ from backend.chain.logs import RpcLogFetcher, Verify
 from backend.chain.rpc import RpcLimits
 from backend.index.indexer import DEFAULT_MAX_REORG_DEPTH, Indexer
 from backend.settings import Settings
-from curation.events import EVENT_TYPES
+from curation.events import EVENT_TYPES, OPTIONAL_CONTRACTS
 
 __all__ = ["DEFAULT_MAX_RANGE", "ConnectedDeployment", "IndexParts", "indexed_contracts", "open_indexer"]
 
@@ -55,7 +55,11 @@ def indexed_contracts(deployment: Deployment) -> dict[str, str]:
     The token is one of them (voting power comes from its logs). The index's deployment key, the decoder and
     the manifest's `contracts` all come from here, so every reader of one database agrees on what it holds.
     """
-    return {name: deployment.address(name) for name in _DECODED}
+    return {
+        name: deployment.address(name)
+        for name in _DECODED
+        if name not in OPTIONAL_CONTRACTS or name in deployment.contracts
+    }
 
 
 def open_indexer(

@@ -27,6 +27,7 @@ __all__ = [
     "PullProgress",
     "PullResult",
     "fetch_items",
+    "file_mode",
     "item_path",
     "pull",
 ]
@@ -64,7 +65,15 @@ def _present(dest: Path, item: ManifestItem) -> bool:
     return str(digest.cid) == item.cid and digest.sha256.hex() == item.sha256
 
 
-def _fetch_one(store: ContentStore, item: ManifestItem, dest: Path) -> str:
+def file_mode() -> int:
+    """The mode a new file gets here (0o666 less the umask, as `open` would give): a pulled file is read by
+    whoever reads the directory, not only by its owner (the temp file it is renamed from is 0600)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _fetch_one(store: ContentStore, item: ManifestItem, dest: Path, mode: int = 0o644) -> str:
     if _present(dest, item):
         return "already_present"
 
@@ -86,6 +95,7 @@ def _fetch_one(store: ContentStore, item: ManifestItem, dest: Path) -> str:
 
     try:
         write_atomically(checked(), dest)
+        os.chmod(dest, mode)
     except ContentTooLarge as exc:
         holds = f"holds {exc.declared} bytes" if exc.declared is not None else "holds more bytes"
         raise TrainerError(
@@ -120,8 +130,9 @@ def fetch_items(
     (out_dir / ITEMS_DIR).mkdir(parents=True, exist_ok=True)
     hooks.start(len(items), sum(i.size for i in items))
     outcome = FetchOutcome()
+    mode = file_mode()  # read before the threads start: the umask is process-wide
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pull") as pool:
-        futures = {pool.submit(_fetch_one, store, i, item_path(out_dir, i)): i for i in items}
+        futures = {pool.submit(_fetch_one, store, i, item_path(out_dir, i), mode): i for i in items}
         for future in as_completed(futures):
             item = futures[future]
             try:

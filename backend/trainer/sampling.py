@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ __all__ = [
     "MAX_PULL_REPORT_BYTES",
     "STATE_FORMAT",
     "PulledDataset",
+    "RankSamples",
     "ShardedSampler",
     "import_extra",
     "read_exclusions",
@@ -172,24 +174,88 @@ class PulledDataset:
         for k, item_id in sampler.indexed():
             if item_id in self.excluded:
                 continue
-            item = by_id[item_id]
-            path = self.path(item)
-            example: dict[str, Any] = {
-                "item_id": item_id,
-                "k": k,
-                "cid": item.cid,
-                "license": item.license,
-                "contributor": item.contributor,
-                "path": str(path),
-            }
-            if read:
-                try:
-                    example["data"] = path.read_bytes()
-                except OSError:
-                    raise TrainerError(
-                        f"{item.ref} is not in {self.root / ITEMS_DIR} ({item.cid}): run `curation pull` again"
-                    ) from None
-            yield example
+            yield self.example(k, by_id[item_id], read)
+
+    def example(self, k: int, item: ManifestItem, read: bool = True) -> dict[str, Any]:
+        """The example of global sample k: only strings, bytes and small ints, so that any collate function
+        (PyTorch's default one too) takes it; the item id is a decimal string (a batch leaf's passes 2**64)."""
+        path = self.path(item)
+        example: dict[str, Any] = {
+            "item_id": str(item.item_id),
+            "ref": item.ref,
+            "k": k,
+            "cid": item.cid,
+            "license": item.license,
+            "contributor": item.contributor,
+            "path": str(path),
+        }
+        if read:
+            try:
+                example["data"] = path.read_bytes()
+            except OSError:
+                raise TrainerError(
+                    f"{item.ref} is not in {self.root / ITEMS_DIR} ({item.cid}): run `curation pull` again"
+                ) from None
+        return example
+
+
+#: Largest sample count `RankSamples` takes: its global index k must fit a signed 64-bit tensor element.
+_MAX_INDEXED_COUNT: Final = 2**63 - 1
+
+
+class RankSamples:
+    """Rank `rank`'s share of the N global samples as a sequence: `samples[i]` is its i-th example, in global
+    order, samples on items excluded since the release left out.
+
+    It is map-style (`len` and `[i]`), so a PyTorch DataLoader with the default sampler hands its workers
+    index batches in order and gives them back in order: the same examples in the same order whatever
+    `batch_size` and `num_workers` are, and the ranks together give exactly the one-rank run. Any sample is
+    drawn on its own (curation.sampler.WeightedSampler.item_at), so nothing is iterated twice; only when
+    items are excluded is the rank's sequence scanned once, to know which positions to leave out.
+    """
+
+    def __init__(self, pulled: PulledDataset, *, seed: int, count: int, rank: int = 0, world_size: int = 1):
+        if not isinstance(count, int) or not 0 <= count <= _MAX_INDEXED_COUNT:
+            raise TrainerError(f"count must be a whole number of samples in 0..2**63-1, got {count!r}")
+        self.pulled = pulled
+        self._sampler = WeightedSampler(
+            pulled.manifest.weights,
+            pulled.manifest.digest,
+            seed=seed,
+            count=count,
+            world_size=world_size,
+            rank=rank,
+        )
+        self._by_id = {i.item_id: i for i in pulled.manifest.items}
+        self._total = len(self._sampler)
+        # Positions j (of this rank's samples) that land on an excluded item, ascending.
+        self._skipped: list[int] = []
+        if pulled.excluded:
+            at = self._sampler.item_at
+            index = self._sampler.global_index
+            self._skipped = [j for j in range(self._total) if at(index(j)) in pulled.excluded]
+
+    def __len__(self) -> int:
+        return self._total - len(self._skipped)
+
+    def position(self, i: int) -> int:
+        """The rank-local position j of the i-th kept sample."""
+        if not 0 <= i < len(self):
+            raise IndexError(f"sample {i} is out of range: this rank has {len(self)}")
+        j = i
+        while True:  # the smallest j with j - (skipped positions <= j) == i; it is never a skipped one
+            nxt = i + bisect_right(self._skipped, j)
+            if nxt == j:
+                return j
+            j = nxt
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        if isinstance(i, bool) or not isinstance(i, int):
+            raise TypeError(f"sample index must be an int, got {type(i).__name__}")
+        if i < 0:
+            i += len(self)
+        k = self._sampler.global_index(self.position(i))
+        return self.pulled.example(k, self._by_id[self._sampler.item_at(k)])
 
 
 def import_extra(module: str, missing: str) -> Any:

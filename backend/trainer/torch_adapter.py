@@ -1,14 +1,14 @@
-"""PyTorch adapter (optional extra `torch`): a pulled release as an IterableDataset sharded by rank and worker."""
+"""PyTorch adapter (optional extra `torch`): a pulled release as a map-style dataset for any DataLoader."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from backend.trainer.sampling import PulledDataset, ShardedSampler, import_extra
+from backend.trainer.sampling import PulledDataset, RankSamples, ShardedSampler, import_extra
 
-__all__ = ["shard_for_worker", "torch_dataset"]
+__all__ = ["TorchSamples", "shard_for_worker", "torch_dataset"]
 
 Transform = Callable[[dict[str, Any]], Any]
 
@@ -23,8 +23,8 @@ def shard_for_worker(
     worker: int,
     num_workers: int,
 ) -> ShardedSampler:
-    """The sampler one DataLoader worker runs: its own shard only. A DataLoader reads its workers
-    round-robin, so the rank sees its samples in ascending global order whatever `num_workers` is."""
+    """The sampler one worker shard runs (for loaders that read their workers round-robin, one sample at a
+    time; `torch_dataset` does not need it: a DataLoader hands its workers index batches)."""
     return ShardedSampler.for_manifest(
         dataset.manifest,
         seed=seed,
@@ -36,43 +36,46 @@ def shard_for_worker(
     )
 
 
+class TorchSamples:
+    """`RankSamples` with an optional transform: what `torch_dataset` returns.
+
+    A plain class at module level (a DataLoader takes any object with `__len__` and `__getitem__` as a
+    map-style dataset), so it pickles into worker processes under any start method.
+    """
+
+    def __init__(self, samples: RankSamples, transform: Transform | None = None) -> None:
+        self.samples = samples
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, i: int) -> Any:
+        example = self.samples[i]
+        return self.transform(example) if self.transform else example
+
+
 def torch_dataset(
     root: Path,
     *,
     seed: int,
-    count: int | None,
+    count: int,
     rank: int = 0,
     world_size: int = 1,
     transform: Transform | None = None,
-) -> Any:
-    """A `torch.utils.data.IterableDataset` over the pull directory `root`.
+) -> TorchSamples:
+    """A map-style dataset over the pull directory `root`: rank `rank`'s share of `count` global samples.
 
-    Each example is the dict `PulledDataset.examples` yields (bytes under "data"), passed through
-    `transform` if given. Inside a DataLoader each worker draws only its shard (get_worker_info); in
-    distributed training give each process its `rank` and `world_size`. torch is imported here, lazily.
+    Give it to `torch.utils.data.DataLoader` as it is (default sampler, `shuffle=False`): any `batch_size`
+    and any `num_workers` give the same examples in the same order, and the `world_size` ranks together
+    give exactly the one-rank run. Each example is the dict `PulledDataset.example` makes (the item id as a
+    decimal string, bytes under "data"), which the default collate function takes; `transform` is applied
+    to it if given. torch is checked for here, so a missing extra fails now, not inside a worker.
     """
-    tud = import_extra(
+    import_extra(
         "torch.utils.data",
         "the PyTorch adapter needs torch: pip install 'curation-commons[torch]' (torch==2.13.0)",
     )
-
     pulled = PulledDataset.open(root)
-    base: Any = tud.IterableDataset
-
-    class CurationIterableDataset(base):  # type: ignore[misc]
-        def __iter__(self) -> Iterator[Any]:
-            info = tud.get_worker_info()
-            worker, num_workers = (0, 1) if info is None else (info.id, info.num_workers)
-            sampler = shard_for_worker(
-                pulled,
-                seed=seed,
-                count=count,
-                rank=rank,
-                world_size=world_size,
-                worker=worker,
-                num_workers=num_workers,
-            )
-            for example in pulled.examples(sampler):
-                yield transform(example) if transform else example
-
-    return CurationIterableDataset()
+    samples = RankSamples(pulled, seed=seed, count=count, rank=rank, world_size=world_size)
+    return TorchSamples(samples, transform)

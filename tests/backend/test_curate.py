@@ -152,6 +152,15 @@ def test_sign_ballot_writes_then_appends_and_refuses_a_second_ballot_of_the_vote
     assert not list(tmp_path.glob(".*.part"))
 
 
+def test_a_ballot_signed_after_voting_comes_with_a_warning(world: World, tmp_path: Path) -> None:
+    pid, (alice, bob) = _open(world)
+    assert curate.ballot_warnings(world.voting, pid, alice.address) == []
+    curate.vote(_as(world, alice), pid, Support.FOR)
+    [warning] = curate.ballot_warnings(world.voting, pid, alice.address)
+    assert f"{alice.address} has already voted on proposal {pid}" in warning
+    assert curate.ballot_warnings(world.voting, pid, bob.address) == []
+
+
 def test_sign_ballot_refuses_an_unknown_proposal_and_a_broken_file(world: World, tmp_path: Path) -> None:
     _pid, (alice, _) = _open(world)
     out = tmp_path / "ballots.json"
@@ -316,4 +325,8 @@ def test_list_proposals_filters_by_dataset(world: World) -> None:
         (a, first, Tally(0, 0, 0)),
         (c, first, Tally(0, 0, 0)),
     ]
-    assert curate.list_proposals(world.voting, 99) == []
+    with pytest.raises(InvalidInput, match="dataset 99 does not exist"):  # not an empty list: an error
+        curate.list_proposals(world.voting, 99)
+    with pytest.raises(InvalidInput, match="dataset 0 does not exist"):
+        curate.list_proposals(world.voting, 0)
+    assert curate.list_proposals(world.voting, world.dataset(name="quiet")) == []

@@ -53,7 +53,7 @@ def test_demo_against_real_nodes_then_verify_pull_sample_elsewhere(
 
     assert hashlib.sha256(manifest.read_bytes()).hexdigest() == summary["manifest_sha256"]
 
-    one = _curation(env, "sample", "--manifest", str(manifest), "--seed", "7", "--count", "20")
+    one = _curation(env, "sample", "--manifest", str(manifest), "--seed", "7", "--count", "20", "--ids")
     ids = one.stdout.split()
     assert len(ids) == 20
     assert {int(i) for i in ids} <= {int(k) for k in summary["weights"]}
@@ -71,6 +71,7 @@ def test_demo_against_real_nodes_then_verify_pull_sample_elsewhere(
             "2",
             "--rank",
             str(r),
+            "--ids",
         ).stdout.split()
         for r in (0, 1)
     ]

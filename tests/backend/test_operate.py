@@ -17,14 +17,13 @@ from backend.chain.releases import ReleaseClient
 from backend.chain.token import TokenClient
 from backend.chain.voting import DatasetParams, VotingClient
 from backend.errors import ConfigError, ContractRevert
+from backend.govern import NotConfirmed
 from backend.operate import (
     Contracts,
     MissingRole,
-    NotConfirmed,
     NotDevChain,
     NothingToChange,
     Plan,
-    Role,
     UnknownLicense,
 )
 from curation.consent import Consent
@@ -37,6 +36,7 @@ from curation.params import (
     InvalidUse,
     ParamOutOfRange,
 )
+from curation.roles import Role
 from curation.state import UnknownDataset
 from tests.conftest import Chain
 

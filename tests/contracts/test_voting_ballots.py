@@ -115,6 +115,7 @@ def test_replaying_a_signature_on_another_contract_is_rejected(world: World) -> 
         d.address("CurationToken"),
         d.address("ContentRegistry"),
         world.chain.admin.address,
+        d.address("CommonsForwarder"),
     )
     twin = VotingClient(world.w3, twin_contract.address, world.chain.admin)
     twin.create_dataset("twin", "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku", 1)

@@ -96,7 +96,7 @@ def _assert_no_secrets(text: str) -> None:
     assert API_KEY not in text
 
 
-@pytest.mark.parametrize("command", [["index"], ["release", "1"], ["verify", "1"]])
+@pytest.mark.parametrize("command", [["index"], ["release", "1", "--dev-account", "0"], ["verify", "1"]])
 def test_cli_on_a_silent_node_exits_with_one_line_naming_method_and_host(
     silent: _Server, tmp_path: Path, command: list[str]
 ) -> None:

@@ -55,8 +55,8 @@ def start_jsipfs(workdir: Path) -> JsIpfsDaemon:
     """Init a repo in workdir (`--profile test`), set its ports, start the daemon, wait until it answers."""
     if not JSIPFS.exists():
         raise RuntimeError(
-            f"{JSIPFS} is missing: run `npm ci` in {ROOT} (package.json pins ipfs 0.66.1 with the overrides "
-            "from TOOLCHAIN.md) before the IPFS integration tests"
+            f"{JSIPFS} is missing: run `npm ci` in {ROOT} (package.json pins ipfs 0.66.1 and, "
+            "under `overrides`, the transitive versions it needs) before the IPFS integration tests"
         )
     repo = workdir / "jsipfs-repo"
     log = workdir / "jsipfs.log"

@@ -12,6 +12,7 @@ from backend.api.routes import (
     items,
     licenses,
     proposals,
+    relay,
     releases,
     uploads,
 )
@@ -19,5 +20,5 @@ from backend.api.routes import (
 __all__ = ["api_router"]
 
 api_router = APIRouter()
-for _module in (health, licenses, datasets, releases, proposals, items, contributors, auth, uploads):
+for _module in (health, licenses, datasets, releases, proposals, items, contributors, auth, uploads, relay):
     api_router.include_router(_module.router)

@@ -15,4 +15,6 @@ router = APIRouter(tags=["meta"], route_class=SafeJsonRoute)
 
 @router.get("/health", response_model=Health)
 def health(ctx: Ctx) -> Health:
+    """Liveness: `ok`, with the chain id and ContentRegistry address this API serves (null without a
+    deployment record)."""
     return Health(chain_id=ctx.chain_id, registry=ctx.registry)

@@ -15,4 +15,6 @@ router = APIRouter(tags=["licenses"], route_class=SafeJsonRoute)
 
 @router.get("/licenses", response_model=list[License])
 def list_licenses(model: ReadModelDep) -> list[License]:
+    """The license allowlist in id order: SPDX id, class flags (commercial use, share-alike, attribution) and
+    whether new content may still use it."""
     return model.licenses()

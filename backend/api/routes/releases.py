@@ -7,15 +7,19 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Response
 
 from backend.api.bodies import SafeJsonRoute
-from backend.api.deps import Limit, Offset, ReadModelDep
+from backend.api.deps import Limit, Offset, ReadModelDep, examples
 from backend.api.models import Release, TransparencyReport, Weights, error_responses
 from backend.api.routes.datasets import DatasetId
+from curation.jsonnum import BigInt
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["releases"], route_class=SafeJsonRoute)
 
-Number = Annotated[int, Path(ge=1, le=2**63 - 1, description="release number (1 = first)")]
+Number = Annotated[
+    BigInt,
+    Path(description="release number (1 = first)", openapi_examples=examples(("the first release", "1"))),
+]
 _MISSING = error_responses(404, 422)
 #: Routes that read an anchored manifest: 502 when the store's bytes, or the release rebuilt from the chain's
 #: logs, are not what the chain anchors (`integrity-error`).
@@ -24,16 +28,20 @@ _CHECKED = error_responses(404, 422, 502)
 
 @router.get("/datasets/{dataset_id}/releases", response_model=list[Release], responses=_MISSING)
 def list_releases(model: ReadModelDep, dataset_id: DatasetId) -> list[Release]:
+    """Every anchored release of the dataset, by number: manifest CID and sha256, state block, scheme, parent,
+    item count (null, with `manifest_problem` saying why, when the manifest cannot be read)."""
     return model.releases(dataset_id)
 
 
 @router.get("/datasets/{dataset_id}/releases/latest", response_model=Release, responses=_MISSING)
 def latest_release(model: ReadModelDep, dataset_id: DatasetId) -> Release:
+    """The dataset's newest release (404 before the first)."""
     return model.release(dataset_id, None)
 
 
 @router.get("/datasets/{dataset_id}/releases/{number}", response_model=Release, responses=_MISSING)
 def get_release(model: ReadModelDep, dataset_id: DatasetId, number: Number) -> Release:
+    """One release of the dataset by number."""
     return model.release(dataset_id, number)
 
 
@@ -62,6 +70,8 @@ def get_manifest(
     number: Number,
     if_none_match: Annotated[str | None, Header(max_length=4096)] = None,
 ) -> Response:
+    """The manifest bytes exactly as published, checked against the anchored sha256; the ETag is the quoted
+    CID and `If-None-Match` with it answers 304 (the bytes never change, so they may be cached for good)."""
     data, cid = model.manifest(dataset_id, number)
     etag = f'"{cid}"'
     headers = {"ETag": etag, "Cache-Control": "public, max-age=31536000, immutable"}
@@ -74,6 +84,8 @@ def get_manifest(
 def get_weights(
     model: ReadModelDep, dataset_id: DatasetId, number: Number, offset: Offset = 0, limit: Limit = 100
 ) -> Weights:
+    """The release's weights, read from its manifest: scheme and parameters, per-source and per-contributor
+    weights, a page of item weights (shares of 10**18) and the excluded items with their reasons."""
     return model.weights(dataset_id, number, offset=offset, limit=limit)
 
 
@@ -83,4 +95,7 @@ def get_weights(
     responses={**_CHECKED, **error_responses(503)},  # 503 `index-behind`: a read-only index has not got there
 )
 def get_report(model: ReadModelDep, dataset_id: DatasetId, number: Number) -> TransparencyReport:
+    """The release's transparency report, rebuilt from the chain's logs and served only if it reproduces the
+    anchored manifest: items added and removed, turnout, voting concentration, revocations and parameter
+    changes since the parent release."""
     return model.report(dataset_id, number)

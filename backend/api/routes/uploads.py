@@ -14,12 +14,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from backend.api.bodies import SafeJsonRoute
-from backend.api.deps import Ctx, ReadModelDep, StoreDep, WalletSessionDep
-from backend.api.errors import PayloadTooLarge, UnprocessableInput, UploadIncomplete
+from backend.api.deps import Ctx, ReadModelDep, StoreDep, WalletSessionDep, examples
+from backend.api.errors import NotRegistered, PayloadTooLarge, UnprocessableInput, UploadIncomplete
 from backend.api.models import License, UnsignedTxOut, UploadOut, error_responses
 from backend.chain.unsigned import submit_item_tx
 from backend.errors import ConfigError
 from curation.consent import parse_consent
+from curation.jsonnum import BigInt
 
 __all__ = ["router"]
 
@@ -80,7 +81,7 @@ async def _receive(request: Request, limit: int, tmp_dir: Path | None) -> tuple[
     response_model=UploadOut,
     status_code=201,
     openapi_extra={"requestBody": _BODY},
-    responses=error_responses(400, 401, 413, 422, 502, 503, 504),
+    responses=error_responses(400, 401, 403, 413, 422, 502, 503, 504),
 )
 async def upload(
     request: Request,
@@ -88,19 +89,50 @@ async def upload(
     session: WalletSessionDep,
     model: ReadModelDep,
     store: StoreDep,
-    license: Annotated[str, Query(min_length=1, max_length=64, description="SPDX id or license id")],
-    consent: Annotated[str, Query(min_length=1, max_length=200, description="e.g. `train,evaluation`")],
-    expiry: Annotated[int, Query(ge=0, lt=2**64, description="consent expiry, unix seconds; 0 = none")] = 0,
+    license: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=64,
+            description="SPDX id or license id",
+            openapi_examples=examples(("an SPDX id", "CC-BY-4.0"), ("a license id", "1")),
+        ),
+    ],
+    consent: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="e.g. `train,evaluation`",
+            openapi_examples=examples(("training and evaluation", "train,evaluation")),
+        ),
+    ],
+    expiry: Annotated[
+        BigInt,
+        Query(
+            description="consent expiry, unix seconds (a uint64); 0 = none",
+            openapi_examples=examples(("no expiry", "0"), ("1 January 2030", "1893456000")),
+        ),
+    ] = 0,
 ) -> UploadOut:
     """Store the body (raw bytes) as a UnixFS file, pin it, and return CID, sha256 and an unsigned
     ContentRegistry.submitItem transaction for the signed-in wallet to sign and send."""
     ctx.upload_limiter.hit(session.address)
     if ctx.registry is None:
         raise ConfigError("this server has no deployment record, so it cannot build the submit transaction")
+    if not await run_in_threadpool(model.is_registered, session.address):
+        raise NotRegistered(
+            f"{session.address} is not a registered contributor, so the registry would refuse its "
+            "submitItem (ContentRegistryNotRegistered); register first: `curation register --profile <URI>` "
+            "with this wallet, or without ETH a signed ContentRegistry.register request sent to POST /relay "
+            "(`curation register --gasless`); nothing was stored"
+        )
     license_id = _resolve_license(await run_in_threadpool(model.licenses), license)
     flags = int(parse_consent(consent))
     if flags == 0:
         raise UnprocessableInput("consent must grant at least one use (an empty consent is a revocation)")
+    if expiry >= 2**64:
+        raise UnprocessableInput(f"consent expiry {expiry} does not fit the registry's uint64")
     if expiry and expiry <= ctx.clock():
         raise UnprocessableInput(f"consent expiry {expiry} is in the past")
     path, sha256, size = await _receive(
@@ -126,7 +158,7 @@ async def upload(
     )
     return UploadOut(
         cid=str(imported.cid),
-        sha256="0x" + sha256,
+        sha256=sha256,
         size=size,
         license_id=license_id,
         consent=flags,

@@ -45,6 +45,7 @@ from backend.api.siwe import SignatureCheck, SiweMessage, format_time
 from backend.chain.deployment import Deployment
 from backend.ipfs import ContentStore
 from backend.settings import Settings
+from curation.batches import item_ref
 from curation.consent import Consent, format_consent
 from curation.licenses import DEFAULT_LICENSES, LicenseClass
 from curation.unixfs import compute_cid
@@ -151,7 +152,8 @@ def _train_dataset(dataset_id: int, name: str, *, proposal_threshold: str) -> Da
             voting_delay=1,
             voting_period=20,
             quorum_bps=400,
-            approval_threshold_bps=5000,
+            approval_bps=5000,
+            late_quorum_extension=0,
             proposal_threshold=proposal_threshold,
         ),
         release_count=0,
@@ -169,8 +171,9 @@ def sample_model() -> InMemoryReadModel:
     for item_id, data in CONTENTS.items():
         items[item_id] = Item(
             id=item_id,
+            ref=item_ref(item_id),
             cid=str(compute_cid(data).cid),
-            sha256="0x" + hashlib.sha256(data).hexdigest(),
+            sha256=hashlib.sha256(data).hexdigest(),
             size=len(data),
             license_id=cc_by,
             license="CC-BY-4.0",

@@ -15,22 +15,23 @@ from typing import Any
 
 import pytest
 
+import backend.api.chain_readmodel
 import backend.demo
 from backend.api.app import create_app
 from backend.api.chain_readmodel import ChainReadModel, open_read_model
 from backend.chain.accounts import dev_signers
 from backend.chain.connection import connect
 from backend.chain.registry import RegistryClient
-from backend.chain.voting import VotingClient
+from backend.chain.voting import DatasetParams, VotingClient
 from backend.chainstate import StateBlockAhead
 from backend.demo import DemoResult, run_demo
 from backend.errors import ConfigError, StoreError
 from backend.ipfs import open_store
-from backend.release import RebuildMismatch, build_release, publish_release
+from backend.release import RebuildMismatch, build_release, publish_release, rebuild_report
 from backend.session import Session
 from backend.settings import Settings
 from curation.batches import leaf_item_id
-from curation.events import ProposalCreated
+from curation.events import DatasetParamsSet, ProposalCreated
 from curation.governance import ProposalKind, Support
 from curation.manifest_read import ManifestMismatch
 from curation.unixfs import compute_cid
@@ -98,7 +99,7 @@ def test_datasets_list_the_demo_dataset_with_its_release_and_voting_params(
     assert (ds["name"], ds["use"], ds["use_names"]) == ("commons-text", 3, "train,commercial")
     assert (ds["release_count"], ds["latest_release"]) == (1, 1)
     assert ds["params"]["quorum_bps"] == 2000
-    assert ds["params"]["approval_threshold_bps"] == 6000
+    assert ds["params"]["approval_bps"] == 6000
     assert ds["description_cid"].startswith("bafkrei")
     assert _json(client, "/datasets/1") == ds
 
@@ -108,7 +109,7 @@ def test_latest_release_is_the_anchored_one(client: TestClient, story: Story) ->
     latest = _json(client, "/datasets/1/releases/latest")
     assert latest["number"] == r.release == 1
     assert latest["manifest_cid"] == r.manifest_cid
-    assert latest["manifest_sha256"] == "0x" + r.manifest_sha256
+    assert latest["manifest_sha256"] == r.manifest_sha256
     assert latest["state_block"] == r.state_block
     assert latest["scheme_id"] == "commons-v1"
     assert latest["parent"] is None
@@ -132,7 +133,7 @@ def test_weights_come_from_the_manifest_and_sum_to_one_wad(client: TestClient, s
     w = _json(client, "/datasets/1/releases/1/weights?limit=1000")
     assert w["total"] == str(WAD)
     assert sum(int(i["weight"]) for i in w["items"]["items"]) == WAD
-    assert {i["item_id"]: int(i["weight"]) for i in w["items"]["items"]} == story.result.weights
+    assert {int(i["item_id"]): int(i["weight"]) for i in w["items"]["items"]} == story.result.weights
     assert w["exclusions"] == {str(k): v for k, v in story.result.exclusions.items()}
     assert sum(int(s["weight"]) for s in w["sources"]) == WAD
     assert sum(int(c["weight"]) for c in w["contributors"]) == WAD
@@ -144,22 +145,22 @@ def test_weights_come_from_the_manifest_and_sum_to_one_wad(client: TestClient, s
 
 def test_items_are_every_submitted_item_and_admitted_leaf(client: TestClient, story: Story) -> None:
     page = _json(client, "/items?limit=1000")
-    ids = [i["id"] for i in page["items"]]
-    assert ids == sorted(story.result.files)
+    ids = [int(i["id"]) for i in page["items"]]
+    assert [i["id"] for i in page["items"]] == [str(i) for i in sorted(story.result.files)]
     assert leaf_item_id(1, 0) in ids
-    by_id = {i["id"]: i for i in page["items"]}
+    by_id = {int(i["id"]): i for i in page["items"]}
     assert by_id[4]["revoked"] is True  # bob revoked it after the vote
     assert by_id[1]["revoked"] is False
     manifest = json.loads((Path(story.result.release_dir) / "manifest.json").read_bytes())
     first = manifest["items"][0]
     assert by_id[1]["cid"] == first["cid"]
-    assert by_id[1]["sha256"] == "0x" + first["sha256"]
-    assert by_id[1]["size"] == int(first["size"])
+    assert by_id[1]["sha256"] == first["sha256"]
+    assert by_id[1]["size"] == first["size"]
     assert by_id[1]["license"] == "CC0-1.0"
     assert _json(client, "/items/1") == by_id[1]
     alice = first["contributor"]
     mine = _json(client, f"/items?contributor={alice}")
-    assert [i["id"] for i in mine["items"]] == [1, 2, 3]
+    assert [i["id"] for i in mine["items"]] == ["1", "2", "3"]
 
 
 def test_contributors_are_the_registered_ones_with_their_counts(client: TestClient, story: Story) -> None:
@@ -201,9 +202,9 @@ def test_report_is_the_published_transparency_report(client: TestClient, story: 
     assert rep["state_block"] == published["state_block"]
     assert rep["parent"] is None
     assert rep["item_count"] == int(published["totals"]["items"]) == len(story.result.weights)
-    assert rep["diff"]["added_items"] == [int(a["item_id"]) for a in published["items_added"]]
+    assert rep["diff"]["added_items"] == [str(a["item_id"]) for a in published["items_added"]]
     assert rep["diff"]["removed_items"] == {}
-    assert rep["revocations"] == [4]
+    assert rep["revocations"] == ["4"]
     assert [t["proposal_id"] for t in rep["turnout"]] == [1, 2, 3, 4]
     assert all(t["turnout_bps"] == 10_000 for t in rep["turnout"])  # every curator voted on everything
     # ana 400, ben 350, chen 250 of 1000 tokens: two of them hold a majority.
@@ -306,7 +307,9 @@ def _statuses(s: Governed, model: ChainReadModel, dataset_id: int, pid: int) -> 
     assert model.state_block == report["state_block"] == s.block
     assert api.status in API_WORDS[row["status"]], (s.block, api.status, row["status"])
     assert row["status"] == s.voting.proposal_state(pid).word  # and both are the contract's state()
-    assert api.total_supply == row["total_supply"]  # the snapshot's supply: known to both or to neither
+    assert (None if api.total_supply is None else str(api.total_supply)) == row[
+        "total_supply"
+    ]  # the snapshot's supply: known to both or to neither
     return api.status, row["status"]
 
 
@@ -466,3 +469,78 @@ def test_a_report_past_the_block_a_read_only_index_holds_is_503_index_behind(
     with _served(s, tmp_path, model) as client:
         r = client.get(f"/datasets/{ids['ds']}/releases/1/report")
     assert (r.status_code, r.json()["code"]) == (503, "index-behind")
+
+
+def test_the_report_lists_each_parameter_change_with_the_proposal_that_made_it(
+    chain: Chain, tmp_path: Path
+) -> None:
+    """A direct deployment: the dataset's creation set its parameters (release 1 reports it), then its manager
+    set new ones (release 2 reports only that); no Governor proposal made either, so `proposal` is null."""
+    s, ids = governed(chain, tmp_path / "store")
+    ds = ids["ds"]
+    session = s.session()
+    (created,) = s.voting.event_logs(DatasetParamsSet, 0, filters={"dataset_id": ds})
+    publish_release(session, build_release(session, ds), chain.admin)
+    new = DatasetParams(
+        voting_delay=2,
+        voting_period=9,
+        quorum_bps=700,
+        approval_bps=6600,
+        late_quorum_extension=3,
+        proposal_threshold=12 * 10**23,  # past 2**53: a decimal string on the wire
+    )
+    changed = s.voting.set_dataset_params(ds, new)
+    publish_release(session, build_release(session, ds), chain.admin)
+    with _served(s, tmp_path) as client:
+        first = client.get(f"/datasets/{ds}/releases/1/report")
+        second = client.get(f"/datasets/{ds}/releases/2/report")
+    assert first.status_code == second.status_code == 200, (first.text, second.text)
+    assert first.json()["parameter_changes"] == [
+        {
+            "block": created.at.block_number,
+            "params": {
+                "voting_delay": 1,
+                "voting_period": 4,
+                "quorum_bps": 400,
+                "approval_bps": 5000,
+                "late_quorum_extension": 0,
+                "proposal_threshold": "0",
+            },
+            "proposal": None,
+        }
+    ]
+    assert second.json()["parameter_changes"] == [
+        {
+            "block": changed.block_number,
+            "params": {
+                "voting_delay": 2,
+                "voting_period": 9,
+                "quorum_bps": 700,
+                "approval_bps": 6600,
+                "late_quorum_extension": 3,
+                "proposal_threshold": "1200000000000000000000000",
+            },
+            "proposal": None,
+        }
+    ]
+    # The API maps what the report says and adds nothing: the same rows as the rebuilt report.json.
+    rebuilt = rebuild_report(session, ds, 2, sync=True)
+    assert second.json()["parameter_changes"] == rebuilt["parameter_changes"]
+
+
+def test_a_report_from_before_parameter_changes_were_reported_lists_none(
+    chain: Chain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s, ids = governed(chain, tmp_path / "store")
+    session = s.session()
+    publish_release(session, build_release(session, ids["ds"]), chain.admin)
+
+    def older(*args: Any, **kwargs: Any) -> dict[str, Any]:  # a report.json written before the key existed
+        doc = dict(rebuild_report(*args, **kwargs))
+        del doc["parameter_changes"]
+        return doc
+
+    monkeypatch.setattr(backend.api.chain_readmodel, "rebuild_report", older)
+    report = ChainReadModel(session, ttl=60, clock=FakeClock()).report(ids["ds"], 1)
+    assert report.parameter_changes == []
+    assert report.manifest_cid == session.releases().get_release(ids["ds"], 1).manifest_cid

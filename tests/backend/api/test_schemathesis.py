@@ -19,8 +19,11 @@ from schemathesis.config._checks import NEGATIVE_DATA_REJECTION_EXPECTED_STATUSE
 from schemathesis.core.result import Err
 from schemathesis.specs.openapi import checks as oa
 
+from backend.api.routes.relay import install_relayer
 from backend.ipfs import EmbeddedStore
+from backend.relay import QuotaLedger, Relayer, RelayLimits
 from tests.backend.api.api_helpers import ALICE, FakeClock, TestClient, make_app, sign_in
+from tests.conftest import Chain
 
 #: What every response must satisfy, for input the schema allows and for input it forbids.
 CHECKS = [
@@ -59,11 +62,14 @@ def _fuzz(operation: Any, mode: GenerationMode, checks: list[Any], headers: dict
     run()
 
 
-def test_every_operation_conforms_to_the_openapi_document(tmp_path: Path) -> None:
+def test_every_operation_conforms_to_the_openapi_document(tmp_path: Path, chain: Chain) -> None:
     # Driven through schemathesis' API rather than its pytest plugin, whose lazy fixture loader reads a
     # private pytest attribute that pytest 9 no longer has.
     clock = FakeClock()
     app = make_app(tmp_path, clock, EmbeddedStore(tmp_path / "blocks"), api_max_upload_bytes=4096)
+    # POST /relay is served by a real relayer on the embedded chain (without one it is 503 by design).
+    ledger = QuotaLedger(f"sqlite:///{tmp_path / 'relay.sqlite'}", RelayLimits())
+    install_relayer(app, Relayer(chain.w3, chain.deployment, chain.signers[1], ledger))
     with TestClient(app) as client:
         token = sign_in(client, ALICE, clock).json()["token"]
     headers = {"Authorization": f"Bearer {token}"}

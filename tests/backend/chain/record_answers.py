@@ -148,7 +148,9 @@ def make_traffic(url: str) -> tuple[Deployment, dict[str, int]]:
     # Logs of a contract nobody watches, and a transaction without logs: blooms that do not name ours.
     other = TokenClient(
         w3,
-        deploy_contract(w3, signers[0], "CurationToken", "Other", "OTH", signers[0].address).address,
+        deploy_contract(
+            w3, signers[0], "CurationToken", "Other", "OTH", signers[0].address, signers[0].address
+        ).address,
         signers[0],
     )
     other.mint(signers[3].address, 5)

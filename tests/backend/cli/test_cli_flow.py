@@ -123,8 +123,9 @@ def test_the_whole_story_through_the_cli(world: World) -> None:
         == "revoked"
     )
     mine = w.json("items", "--mine", "--dev-account", "1")["items"]
-    assert [r["ref"] for r in mine] == ["item:1", "item:2", "batch:1"]
-    assert mine[2]["revoked_leaves"] == 1
+    assert [r["ref"] for r in mine] == ["item:1", "item:2", "batch:1", "batch:1:0", "batch:1:1"]
+    assert (mine[2]["revoked_leaves"], mine[2]["narrowed_leaves"]) == (1, 1)
+    assert [(r["consent"], r["revoked"]) for r in mine[3:]] == [("train", False), ("none", True)]
     assert w.json("items", "--mine", "--dev-account", "2")["items"] == []
 
     # Governance: tokens by the admin's Python API (no `token allocate` yet), the dataset by the CLI.
@@ -155,11 +156,11 @@ def test_the_whole_story_through_the_cli(world: World) -> None:
     w.run("sign-ballot", str(pid), "against", "-o", str(ballots), "--dev-account", "2")
     relayed = w.json("relay", str(ballots), "--dev-account", "3")
     assert [(c["support"], c["weight"]) for c in relayed["counted"]] == [("against", str(4 * 10**20))]
-    early = w.run("finalize", str(pid), ok=False)
+    early = w.run("finalize", str(pid), "--dev-account", "3", ok=False)
     assert early.exit_code == 1
     assert "finalize after the deadline" in early.output
     w.mine(proposal["deadline"] - w3.eth.block_number + 1)
-    assert w.json("finalize", str(pid))["outcome"] == "accepted"
+    assert w.json("finalize", str(pid), "--dev-account", "3")["outcome"] == "accepted"
     listed = w.json("proposals", "--dataset", "1")["proposals"]
     assert [(p["proposal_id"], p["state"], p["against"]) for p in listed] == [
         (pid, "accepted", str(4 * 10**20))
@@ -202,7 +203,8 @@ def test_the_whole_story_through_the_cli(world: World) -> None:
     assert sampled.returncode == 0, sampled.stderr
     # Samples that land on the revoked item are skipped, and the command says how many.
     printed = sampled.stdout.split()
-    assert "2" not in printed
+    assert "item:2" not in printed
+    assert all(p.startswith(("item:", "batch:")) for p in printed)  # refs, not raw ids
     assert len(printed) < 20  # seed 3 does land on item 2
     assert f"skipped {20 - len(printed)} sample(s)" in sampled.stderr
 
@@ -249,10 +251,15 @@ def test_refusals_are_one_sentence_and_leave_nothing_half_done(world: World) -> 
         "error: license 'GPL-3.0' is not on the allowlist",
     )
     _fails(
-        w.run("contribute", str(fresh), "--license", "MIT", "--consent", "trian", ok=False),
+        w.run(
+            "contribute", str(fresh), "--license", "MIT", "--consent", "trian", "--dev-account", "4", ok=False
+        ),
         "error: unknown consent flag 'trian'",
     )
-    _fails(w.run("consent", "1", "--narrow", "train,bogus", ok=False), "unknown consent flag 'bogus'")
+    _fails(
+        w.run("consent", "1", "--narrow", "train,bogus", "--dev-account", "1", ok=False),
+        "unknown consent flag 'bogus'",
+    )
     assert registry.item_count() == before, "no item was submitted"
     after = sorted((w.home / "blocks").rglob("*")) if (w.home / "blocks").exists() else []
     assert after == blocks, "nothing was added to the store"
@@ -273,9 +280,16 @@ def test_refusals_are_one_sentence_and_leave_nothing_half_done(world: World) -> 
     doc = json.loads(ballots.read_text())
     doc["ballots"][0]["chainId"] = 1
     ballots.write_text(json.dumps(doc))
-    _fails(w.sub("relay", str(ballots)), "is for chain 1, but this node is chain 31337: nothing was relayed")
+    _fails(
+        w.sub("relay", str(ballots), "--dev-account", "3"),
+        "is for chain 1, but this node is chain 31337: nothing was relayed",
+    )
     assert not voting.has_voted(pid, dev_signers(w3)[5].address)
-    _fails(w.run("relay", str(w.home / "absent.json"), ok=False), "ballot file", "does not exist")
+    _fails(
+        w.run("relay", str(w.home / "absent.json"), "--dev-account", "3", ok=False),
+        "ballot file",
+        "does not exist",
+    )
 
 
 def test_unknown_release_and_missing_rpc_are_clear(world: World) -> None:

@@ -16,29 +16,13 @@ from backend.chain.accounts import dev_signers
 from backend.chain.connection import connect
 from backend.chain.deployment import deploy_all
 from backend.chain.voting import VotingClient
-from backend.cli import common, operator_cmd
+from backend.cli import common
 from backend.cli.main import app
-from backend.session import Session
-from backend.settings import Settings
 from tests.conftest import Chain
 from tests.integration.hardhat import HardhatNode
 
 CID = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli(chain: Chain, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Chain:
-    """Commands open a session on the embedded test chain (the real open_session needs --rpc)."""
-
-    def fake_open_session(settings: Settings, **kw: Any) -> Session:
-        who = chain.signers[kw.get("dev_account") or 0] if kw.get("signer", True) else None
-        return Session(chain.w3, chain.deployment, settings, who)
-
-    monkeypatch.setattr(common, "open_session", fake_open_session)
-    for name, value in {"CURATION_HOME": str(tmp_path), "CURATION_CONFIG": "", "CURATION_RPC": "x"}.items():
-        monkeypatch.setenv(name, value)
-    return chain
 
 
 def run(*args: str, code: int = 0) -> Any:
@@ -165,6 +149,7 @@ def test_operator_commands_against_hardhat(hardhat: HardhatNode, tmp_path: Path)
             "CURATION_RPC": hardhat.url,
             "CURATION_IPFS": "",
             "CURATION_CONFIG": "",
+            "CURATION_DEV_ACCOUNT": "0",
         }
 
         def go(*args: str, code: int = 0) -> Any:
@@ -206,7 +191,7 @@ def test_operator_commands_against_hardhat(hardhat: HardhatNode, tmp_path: Path)
 def test_on_a_terminal_the_plan_is_confirmed_or_declined(
     cli: Chain, monkeypatch: pytest.MonkeyPatch, answer: str, code: int
 ) -> None:
-    monkeypatch.setattr(operator_cmd, "sys", SimpleNamespace(stdin=SimpleNamespace(isatty=lambda: True)))
+    monkeypatch.setattr(common, "sys", SimpleNamespace(stdin=SimpleNamespace(isatty=lambda: True)))
     count = _voting(cli).dataset_count()
     r = runner.invoke(
         app, ["dataset", "create", "d", "--use", "train", "--description-cid", CID], input=answer

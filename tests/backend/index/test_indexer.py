@@ -76,7 +76,7 @@ def test_a_database_of_another_deployment_is_refused(chain: Chain, tmp_path: Pat
     addresses = list(chain.deployment.contracts.values())
     fetcher = RpcLogFetcher.from_web3(chain.w3, addresses)
     with pytest.raises(
-        IndexMismatchError, match=r"indexes chain \d+, 4 contracts .* not chain \d+, 4 contracts"
+        IndexMismatchError, match=r"indexes chain \d+, \d+ contracts .* not chain \d+, \d+ contracts"
     ):
         Indexer(f"sqlite:///{db}", fetcher, addresses, chain.deployment.deploy_block + 1)
     with pytest.raises(IndexMismatchError, match="use another --db"):

@@ -138,7 +138,7 @@ def test_a_postgres_database_of_another_deployment_is_refused(
     first = Indexer(pg_db, fetcher, addresses, deployment.deploy_block)
     first.sync()
     first.close()
-    with pytest.raises(IndexMismatchError, match=r"indexes chain 31337, 4 contracts .* not chain 31337"):
+    with pytest.raises(IndexMismatchError, match=r"indexes chain 31337, \d+ contracts .* not chain 31337"):
         Indexer(pg_db, fetcher, addresses, deployment.deploy_block + 1)
     with pytest.raises(IndexMismatchError, match="use another --db"):
         Indexer(pg_db, fetcher, addresses, deployment.deploy_block, chain_id=1)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from backend.release import UnknownRelease, build_release, publish_release
 from backend.session import Session
 from backend.settings import Settings
 from backend.trainer import PulledDataset, PullProgress, ShardedSampler, TrainerClient, pull
+from curation.batches import parse_item_ref
 from curation.blocks import BlockMismatch
 from curation.consent import Consent
 from curation.events import DatasetCreated, ProposalCreated
@@ -113,8 +116,13 @@ def test_pull_fetches_every_item_verified_and_writes_the_reports(story: Story, t
     assert (result.release, result.items, result.fetched, result.already_present) == (1, 4, 4, 0)
     assert progress.total == (4, sum(len(c) for c in CONTENT))
     assert sorted(progress.events) == sorted((i, "fetched") for i in story.item_ids)
+    mask = os.umask(0o022)
+    os.umask(mask)
     for data in CONTENT:
-        assert (out / "items" / str(compute_cid(data).cid)).read_bytes() == data
+        path = out / "items" / str(compute_cid(data).cid)
+        assert path.read_bytes() == data
+        # as any file written here: readable by the group and others the umask allows, not 0600
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
     report = json.loads((out / "pull-report.json").read_text())
     assert report["totals"]["items"] == 4
     assert report["excluded"] == []
@@ -170,13 +178,13 @@ def test_items_revoked_or_narrowed_after_the_state_block_are_excluded_and_delete
     # Sampling skips what was excluded: no sample ever serves a revoked item.
     pulled = PulledDataset.open(out)
     sampler = ShardedSampler.for_manifest(pulled.manifest, seed=1, count=200)
-    served = {e["item_id"] for e in pulled.examples(sampler)}
+    served = {int(e["item_id"]) for e in pulled.examples(sampler)}
     assert served
     assert not served & {revoked, narrowed}
     # So does the `sample` command on the pull directory, and it says so.
     result_cli = CliRunner().invoke(app, ["sample", "--manifest", str(out), "--seed", "1", "--count", "200"])
     assert result_cli.exit_code == 0, result_cli.output
-    printed = {int(line) for line in result_cli.stdout.split()}
+    printed = {parse_item_ref(line) for line in result_cli.stdout.split()}
     assert printed == served
     assert "skipped" in result_cli.stderr
     assert "pull-report.json" in result_cli.stderr

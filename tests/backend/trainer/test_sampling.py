@@ -15,13 +15,19 @@ from backend.cli import trainer_cmd
 from backend.trainer import LocalManifest, PulledDataset, ShardedSampler
 from backend.trainer.hf_adapter import generate_examples
 from backend.trainer.torch_adapter import shard_for_worker
+from curation.batches import parse_item_ref
 from curation.canonical import canonical_bytes
 from curation.errors import InvalidInput
 from curation.manifest import MANIFEST_SCHEMA_V2
 from curation.sampler import WAD, WeightedSampler
 from curation.unixfs import compute_cid
 
-WEIGHTS = [(1, WAD // 2), (2, WAD // 4), (5, WAD // 8), (1 << 64 | 7, WAD - WAD // 2 - WAD // 4 - WAD // 8)]
+WEIGHTS = [
+    (1, WAD // 2),
+    (2, WAD // 4),
+    (5, WAD // 8),
+    ((1 << 64) + (1 << 32) + 7, WAD - WAD // 2 - WAD // 4 - WAD // 8),
+]
 N = 101  # not a multiple of any shard count used below
 
 
@@ -129,7 +135,7 @@ def test_hf_generator_shards_cover_the_rank_and_serve_bytes(pulled: PulledDatase
     split = [list(generate_examples(root, [w], 2, 7, N, 0, 1)) for w in (0, 1)]
     together = list(generate_examples(root, [0, 1], 2, 7, N, 0, 1))
     assert sorted(e["k"] for part in split for e in part) == list(range(N))
-    assert [e["item_id"] for e in together] == single_run(pulled.manifest)
+    assert [int(e["item_id"]) for e in together] == single_run(pulled.manifest)
     assert all(e["data"] == f"item {e['item_id']}".encode() for e in together)
 
 
@@ -137,7 +143,8 @@ def test_excluded_items_are_never_served(pulled: PulledDataset) -> None:
     (pulled.root / "pull-report.json").write_text(json.dumps({"excluded": [{"item_id": "1"}]}))
     again = PulledDataset.open(pulled.root)
     served = [
-        e["item_id"] for e in again.examples(ShardedSampler.for_manifest(again.manifest, seed=7, count=N))
+        int(e["item_id"])
+        for e in again.examples(ShardedSampler.for_manifest(again.manifest, seed=7, count=N))
     ]
     assert 1 not in served
     assert served == [i for i in single_run(pulled.manifest) if i != 1]
@@ -157,7 +164,7 @@ def cli() -> typer.Typer:
 def sample(*args: str) -> list[int]:
     result = runner.invoke(cli(), ["sample", *args])
     assert result.exit_code == 0, result.output
-    return [int(line) for line in result.stdout.split()]
+    return [parse_item_ref(line) for line in result.stdout.split()]
 
 
 def test_cli_sample_is_the_same_for_1_2_4_workers_and_ranks_partition_it(pulled: PulledDataset) -> None:
@@ -209,3 +216,12 @@ def test_cli_sample_errors_are_one_sentence(pulled: PulledDataset, tmp_path: Pat
     )
     assert bad_rank.exit_code == 1
     assert "--rank 2 must be below --world-size 2" in bad_rank.output
+
+
+def test_cli_sample_prints_refs_and_with_ids_the_decimal_ids(pulled: PulledDataset) -> None:
+    base = ["sample", "--manifest", str(pulled.root), "--seed", "7", "--count", str(N)]
+    refs = runner.invoke(cli(), base).stdout.split()
+    assert "batch:1:7" in refs  # the leaf 2**64 + 2**32 + 7, not its 20-digit id
+    assert set(refs) <= {"item:1", "item:2", "item:5", "batch:1:7"}
+    ids = runner.invoke(cli(), [*base, "--ids"]).stdout.split()
+    assert ids == [str(i) for i in single_run(pulled.manifest)]

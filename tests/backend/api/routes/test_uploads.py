@@ -13,12 +13,23 @@ from eth_abi.abi import decode as abi_decode
 from eth_utils.crypto import keccak
 from fastapi import FastAPI
 
+from backend.api.models import Contributor
 from backend.api.readmodel import InMemoryReadModel
 from backend.ipfs import EmbeddedStore
 from curation.cid import parse_cid
 from curation.consent import Consent
 from curation.unixfs import compute_cid
-from tests.backend.api.api_helpers import ALICE, CHAIN_ID, REGISTRY, TestClient, license_id
+from tests.backend.api.api_helpers import (
+    ALICE,
+    BOB,
+    CHAIN_ID,
+    MALLORY,
+    REGISTRY,
+    FakeClock,
+    TestClient,
+    license_id,
+    sign_in,
+)
 
 QUERY = {"license": "CC-BY-4.0", "consent": "train,evaluation"}
 SELECTOR = keccak(text="submitItem(bytes,bytes32,uint64,uint16,uint16,uint64)")[:4]
@@ -42,8 +53,8 @@ def test_upload_stores_pins_and_returns_the_submit_transaction(
     expected = compute_cid(data).cid
     assert body["cid"] == str(expected)
     assert body["cid"].startswith("bafkrei")  # CIDv1, raw leaf, base32
-    assert body["sha256"] == "0x" + hashlib.sha256(data).hexdigest()
-    assert body["size"] == len(data)
+    assert body["sha256"] == hashlib.sha256(data).hexdigest()
+    assert body["size"] == str(len(data))
     assert store.pins() == [expected]
     assert store.get_bytes(expected) == data
     tx = body["transaction"]
@@ -214,10 +225,47 @@ def test_upload_needs_a_session(client: TestClient, store: EmbeddedStore) -> Non
 def test_numeric_license_passes_when_the_allowlist_is_unknown(
     build_app: Callable[..., FastAPI], token: str
 ) -> None:
-    with TestClient(build_app(model=InMemoryReadModel())) as c:
+    model = InMemoryReadModel()  # no licenses known; ALICE registered
+    model.add_contributor(
+        Contributor(id=1, address=ALICE.address, profile_uri="", item_count=0, total_bytes=0)
+    )
+    with TestClient(build_app(model=model)) as c:
         r = c.post("/uploads", params={**QUERY, "license": "3"}, content=b"abc", headers=_auth(token))
         assert r.status_code == 201
         assert r.json()["license_id"] == 3
         r = c.post("/uploads", params=QUERY, content=b"abc", headers=_auth(token))
         assert r.status_code == 422
         assert "allowlist is not known" in r.json()["detail"]
+
+
+def test_an_unregistered_wallet_is_refused_before_the_body_is_read(
+    build_app: Callable[..., FastAPI], clock: FakeClock, store: EmbeddedStore, tmp_path: Path
+) -> None:
+    app = build_app()  # the sample model registers ALICE and BOB, not MALLORY
+    with TestClient(app) as c:
+        token = sign_in(c, MALLORY, clock).json()["token"]
+    body = _Body(b"w" * 1000, 3)
+    r = _post_stream(app, token, body)
+    assert r.status_code == 403, r.text
+    assert r.json()["code"] == "not-registered"
+    detail = r.json()["detail"]
+    assert f"{MALLORY.address} is not a registered contributor" in detail
+    assert "ContentRegistryNotRegistered" in detail
+    assert "curation register" in detail
+    assert "POST /relay" in detail
+    assert body.pulled == 0
+    assert store.pins() == []
+    assert list((store.root / "blocks").rglob("*")) == []
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_registered_wallet_of_the_same_app_still_uploads(
+    build_app: Callable[..., FastAPI], clock: FakeClock, store: EmbeddedStore
+) -> None:
+    with TestClient(build_app()) as c:
+        for account in (ALICE, BOB):
+            token = sign_in(c, account, clock).json()["token"]
+            r = c.post("/uploads", params=QUERY, content=account.address.encode(), headers=_auth(token))
+            assert r.status_code == 201, r.text
+            assert r.json()["transaction"]["from"] == account.address
+    assert len(store.pins()) == 2
