@@ -32,7 +32,7 @@ from backend.errors import ConfigError
 from curation.licenses import DEFAULT_LICENSES
 from curation.params import GovernanceParams
 
-__all__ = ["CONTRACTS", "GOVERNANCE_CONTRACTS", "Deployment", "GovernanceRecord", "deploy_all"]
+__all__ = ["CONTRACTS", "GOVERNANCE_CONTRACTS", "Deployment", "deploy_all"]
 
 #: Deployment order; each constructor takes the addresses deployed before it (see deploy_all).
 CONTRACTS = ("CommonsForwarder", "CurationToken", "ContentRegistry", "CurationVoting", "ReleaseRegistry")
@@ -40,19 +40,6 @@ CONTRACTS = ("CommonsForwarder", "CurationToken", "ContentRegistry", "CurationVo
 GOVERNANCE_CONTRACTS = ("CommonsTimelock", "CommonsGovernor")
 #: The operator roles a governed deployment leaves with the deployer by default (governance can revoke them).
 DEFAULT_OPERATOR_ROLES = ("dataset-manager", "license-manager", "publisher")
-
-
-class GovernanceRecord(BaseModel):
-    """The settings a governed deployment was made with (the timelock delay is applied at genesis close)."""
-
-    voting_delay: int
-    voting_period: int
-    proposal_threshold: int
-    quorum_percent: int
-    min_delay: int
-
-    def params(self) -> GovernanceParams:
-        return GovernanceParams(**self.model_dump())
 
 
 class Deployment(BaseModel):
@@ -63,7 +50,7 @@ class Deployment(BaseModel):
     compiler_version: str
     deployer: str
     contracts: dict[str, str]
-    governance: GovernanceRecord | None = None
+    governance: GovernanceParams | None = None  # the settings a governed deployment was made with
 
     @property
     def governed(self) -> bool:
@@ -141,7 +128,6 @@ def deploy_all(
         "ReleaseRegistry": releases.address,
     }
     wanted = sorted((licenses if licenses is not None else DEFAULT_LICENSES).items())
-    record = None
     if timelock is not None and governance is not None:
         governor = deploy_contract(
             w3,
@@ -155,14 +141,13 @@ def deploy_all(
             governance.quorum_percent,
         )
         contracts |= {"CommonsTimelock": timelock.address, "CommonsGovernor": governor.address}
-        record = GovernanceRecord(**vars(governance))
     deployment = Deployment(
         chain_id=w3.eth.chain_id,
         deploy_block=first_block,
         compiler_version=load_artifact("CurationToken").compiler_version,
         deployer=me,
         contracts=contracts,
-        governance=record,
+        governance=governance,
     )
     if deployment.governed:
         from backend.chain.governance import GenesisBatch

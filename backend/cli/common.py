@@ -132,8 +132,8 @@ def emit(as_json: bool, obj: Any, *human: Any) -> None:
     if as_json:
         emit_json(obj)
         return
-    for part in human:
-        console.print(part)
+    for part in human:  # text is shown as is: a name or description read from the chain may hold "[/x]"
+        console.print(part, markup=False) if isinstance(part, str) else console.print(part)
 
 
 def signer_choice(

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from backend import govern
 from backend.chain.contract import Call
@@ -181,7 +182,7 @@ def gov_list(raw: RawOpt = False, *, opts: ChainOpts) -> None:
         table.add_row(
             str(r.proposal_id),
             r.state.label,
-            r.title,
+            Text(r.title),  # from the chain: never read as Rich markup
             amount(r.for_),
             amount(r.against),
             amount(r.abstain),

@@ -127,3 +127,12 @@ def test_json_output_never_carries_a_number_past_2_53(capsys: pytest.CaptureFixt
         capsys.readouterr().out
         == '{"count":3,"item_id":"18446744073709551623","nested":[{"weight":"1000000000000000000"}]}\n'
     )
+
+
+def test_human_output_shows_chain_text_literally(capsys: pytest.CaptureFixture[str]) -> None:
+    """A proposal description or dataset name read from the chain may look like Rich markup; it is printed as
+    is, and a stray closing tag does not stop the command."""
+    from backend.cli.common import emit
+
+    emit(False, {}, "[/bold] closes nothing, [red]looks red[/red]")
+    assert capsys.readouterr().out.strip() == "[/bold] closes nothing, [red]looks red[/red]"
