@@ -14,13 +14,14 @@ from backend.chain.decode import EventDecoder
 from backend.errors import Retryable, StoreError
 from backend.index import IndexEmptyError, Indexer, SyncProgress, indexed_contracts, open_indexer
 from backend.ipfs import ContentStore
-from backend.ipfs.limits import get_batch_manifest
+from backend.ipfs.checks import BatchJob, read_batches
+from backend.partition import Partitioner, chunked
 from backend.session import Session
 from curation.cid import CID
 from curation.errors import InvalidInput
 from curation.manifest import ChainContext
 from curation.selection import needed_batches
-from curation.state import ChainState, admit_batch, fold_events
+from curation.state import ChainState, admit_leaves, fold_events
 
 __all__ = [
     "BatchUnavailable",
@@ -110,32 +111,38 @@ def admit_dataset_batches(
     *,
     max_bytes: int,
     only: int | None = None,
+    partitioner: Partitioner | None = None,
+    partition_batches: int = 8,
 ) -> None:
     """Read the manifests of the batches the dataset's accepted proposals include (and no other).
 
     A manifest that is not the batch's, malformed, or larger than the format allows for its leaf count marks
     the batch invalid (the same on every machine); one that no store here can give, or that is over the
-    operator's `max_bytes`, stops the release with the batch, the proposal and the remedies.
+    operator's `max_bytes`, stops the release with the batch, the proposal and the remedies. With a
+    `partitioner`, manifests are read and verified `partition_batches` at a time where it runs them; leaves
+    are admitted here, in batch order, so the state is the same wherever they were read.
     """
-    for batch_id, proposal_id in needed_batches(state, dataset_id).items():
-        if only is not None and batch_id != only:
-            continue
-        batch = state.batches[batch_id]
-        cid = CID.parse(batch.manifest_cid)
-
-        def load(raw: bytes, cid: CID = cid, count: int = batch.count) -> bytes:
-            return get_batch_manifest(store, cid, count, max_bytes=max_bytes)
-
-        try:
-            admit_batch(state, batch_id, load)
-        except StoreError as exc:
+    needed = {
+        batch_id: proposal_id
+        for batch_id, proposal_id in needed_batches(state, dataset_id).items()
+        if (only is None or batch_id == only) and not state.batches[batch_id].loaded
+    }
+    jobs = [
+        BatchJob(b, state.batches[b].manifest_cid, state.batches[b].root, state.batches[b].count)
+        for b in needed
+    ]
+    run = partitioner or Partitioner(workers=1)
+    for read in run.map(read_batches, store, chunked(jobs, partition_batches), max_bytes):
+        if read.unavailable is not None:
+            cid = CID.parse(state.batches[read.batch_id].manifest_cid)
             raise BatchUnavailable(
-                f"batch {batch_id}, included in dataset {dataset_id} by proposal {proposal_id}, has a manifest "
-                f"({cid}) that cannot be read here: {exc}. A release is a pure function of chain logs and "
-                "content verified by hash, so it waits for that manifest: add its bytes to the store "
-                "(`curation ipfs add FILE`), point CURATION_IPFS at an IPFS node that has it, or have the "
-                f"curators accept a REMOVE of batch {batch_id}"
-            ) from None
+                f"batch {read.batch_id}, included in dataset {dataset_id} by proposal {needed[read.batch_id]}, "
+                f"has a manifest ({cid}) that cannot be read here: {read.unavailable}. A release is a pure "
+                "function of chain logs and content verified by hash, so it waits for that manifest: add its "
+                "bytes to the store (`curation ipfs add FILE`), point CURATION_IPFS at an IPFS node that has "
+                f"it, or have the curators accept a REMOVE of batch {read.batch_id}"
+            )
+        admit_leaves(state, read.batch_id, read.manifest if read.manifest is not None else str(read.problem))
 
 
 def admit_accepted_batches(session: Session, state: ChainState) -> list[str]:

@@ -94,6 +94,15 @@ class Settings(BaseSettings):
     # The deepest reorg the indexer rolls back; deeper stops with ReorgTooDeepError (docs/indexer.md).
     max_reorg_depth: int = Field(default=256, ge=1)
 
+    # --- the partitioned release build (backend/partition.py, docs/scale.md) -----------------------------------
+    # Batch manifests and item bytes are read and checked in partitions: on a Dask cluster when
+    # `dask_scheduler` is set (tcp://host:8786), else on `build_workers` local processes (0: one per core).
+    # A build with fewer than two partitions of work runs in the calling process. Same bytes every way.
+    dask_scheduler: str | None = None
+    build_workers: int = Field(default=0, ge=0, le=1024)
+    partition_batches: int = Field(default=8, ge=1, le=100_000)
+    partition_items: int = Field(default=2_000, ge=1, le=10_000_000)
+
     # --- the HTTP API (`curation serve`, `curation demo --serve`): CURATION_API_<NAME> ------------------------
     # `api_session_secret` signs session tokens; when unset a random one is drawn at start, so sessions do not
     # survive a restart and replicas do not share them (set it for more than one process). `api_chain_id`

@@ -50,6 +50,7 @@ outside, is wrong (fix the input); `BackendError` means the outside world failed
     |   |   +-- IndexDatabaseError, IndexMismatchError (also ConfigError),
     |   |       ChainUnsettledError, IndexEmptyError, ReorgTooDeepError (also ChainError; the first Retryable)
     |   +-- CompileError [backend.chain.compiler]
+    |   +-- PartitionError [backend.partition]: a build worker died, a Dask worker was lost, no scheduler
     |   +-- RelayError [backend.relay]: a relay refused or answered nonsense (RelayUnavailable: Retryable)
     +-- ContributionFailed [backend.contribute]
     +-- TrainerError [backend.trainer.items]

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from curation import events as ev
-from curation.batches import item_ref, leaf_item_id, verify_batch_manifest
+from curation.batches import BatchManifest, item_ref, leaf_item_id, verify_batch_manifest
 from curation.content import ContentCheck
 from curation.errors import InvalidInput
 from curation.governance import ProposalKind, ProposalStatus, Support
@@ -31,6 +31,7 @@ __all__ = [
     "Revocation",
     "UnknownDataset",
     "admit_batch",
+    "admit_leaves",
     "fold_events",
 ]
 
@@ -433,10 +434,8 @@ def fold_events(events: Iterable[ev.ChainEvent], block: int) -> ChainState:
 def admit_batch(state: ChainState, batch_id: int, load_batch: BatchLoader) -> BatchState:
     """Read a batch's manifest and admit its leaves as items (once; later calls return the batch as is).
 
-    Leaves are accepted only when the manifest hashes to the on-chain root and count. A leaf is dropped
-    (reason kept in `BatchState.dropped`) when it breaks a rule the registry applies to single items; its
-    license must have been allowed at the batch's block. A manifest that is not the batch's, or malformed, or
-    over the format limits, marks the batch invalid (`problem`). Leaf consent changes are replayed in order.
+    Leaves are accepted only when the manifest hashes to the on-chain root and count (see admit_leaves). A
+    manifest that is not the batch's, or malformed, or over the format limits, marks the batch invalid.
     """
     batch = state.batches[batch_id]
     if batch.loaded:
@@ -444,8 +443,25 @@ def admit_batch(state: ChainState, batch_id: int, load_batch: BatchLoader) -> Ba
     try:
         manifest = verify_batch_manifest(load_batch(batch.manifest_cid), batch.root, batch.count)
     except InvalidInput as exc:
-        batch.problem, batch.loaded = str(exc), True
+        return admit_leaves(state, batch_id, str(exc))
+    return admit_leaves(state, batch_id, manifest)
+
+
+def admit_leaves(state: ChainState, batch_id: int, manifest: BatchManifest | str) -> BatchState:
+    """Admit the leaves of a batch manifest already verified against the batch's root and count, or mark the
+    batch invalid with `manifest` as the problem when it is a string (once; later calls change nothing).
+
+    A leaf is dropped (reason kept in `BatchState.dropped`) when it breaks a rule the registry applies to single
+    items; its license must have been allowed at the batch's block. Leaf consent changes are replayed in order.
+    """
+    batch = state.batches[batch_id]
+    if batch.loaded:
         return batch
+    if isinstance(manifest, str):
+        batch.problem, batch.loaded = manifest, True
+        return batch
+    if manifest.count != batch.count or manifest.root != batch.root:
+        raise InvalidInput(f"the manifest given for batch {batch_id} is not the one its root and count name")
     shared = (batch.license_id, batch.consent, batch.expiry) if batch.license_id else None
     admitted: list[int] = []
     at = batch.submitted.key

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from backend.ipfs.base import CidLike, ContentStore
+from backend.ipfs.base import CidLike, ContentStore, StoreSpec
 from backend.ipfs.embedded import EmbeddedStore
 from backend.ipfs.errors import (
     ContentNotFound,
@@ -27,6 +27,7 @@ __all__ = [
     "EmbeddedStore",
     "GatewayReader",
     "KuboStore",
+    "StoreSpec",
     "StoreTimeout",
     "StoreUnavailable",
     "UnexpectedResponse",

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Self
 
+from backend.errors import ConfigError
 from backend.ipfs.errors import ContentNotFound, ContentTooLarge
 from curation.blocks import verify_block
 from curation.cid import CID
@@ -23,6 +24,7 @@ __all__ = [
     "CidLike",
     "ContentStore",
     "FileDigest",
+    "StoreSpec",
     "check_source_file",
     "hash_file",
     "read_file",
@@ -116,6 +118,27 @@ def write_atomically(chunks: Iterable[bytes | memoryview], dest: Path) -> int:
     return size
 
 
+@dataclass(frozen=True)
+class StoreSpec:
+    """A picklable description of a standard store: "embedded" (a block store directory) or "kubo" (an RPC URL)."""
+
+    kind: str
+    location: str
+    timeout: float = 30.0
+
+    def open(self) -> ContentStore:
+        """A new store object on the same blocks (the caller closes it)."""
+        if self.kind == "embedded":
+            from backend.ipfs.embedded import EmbeddedStore
+
+            return EmbeddedStore(Path(self.location))
+        if self.kind == "kubo":
+            from backend.ipfs.kubo import KuboStore
+
+            return KuboStore(self.location, timeout=self.timeout)
+        raise ConfigError(f"unknown content store kind {self.kind!r} (known: embedded, kubo)")
+
+
 class ContentStore(ABC):
     """Content-addressed storage. Every read is verified block by block against the CID."""
 
@@ -186,6 +209,12 @@ class ContentStore(ABC):
         """Import a CARv1 (`ipfs dag import`), verifying every block; pin and return its roots."""
 
     # -- lifecycle ------------------------------------------------------------------------------------
+    def spec(self) -> StoreSpec | None:
+        """How another process opens this same store (a partitioned build's workers), or None when it cannot:
+        a store that is not exactly one of the standard kinds (a test's wrapper, a fault injector) is read
+        only here, so every read goes through the object the caller gave."""
+        return None
+
     def describe(self) -> str:
         """One line saying which store this is (for CLI output and logs)."""
         return type(self).__name__

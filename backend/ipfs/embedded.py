@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from backend.errors import StoreError
-from backend.ipfs.base import CidLike, ContentStore, check_source_file, read_file, verified_block
+from backend.ipfs.base import CidLike, ContentStore, StoreSpec, check_source_file, read_file, verified_block
 from backend.ipfs.errors import ContentNotFound
 from curation.blocks import MAX_BLOCK_SIZE, check_block_size, verify_block
 from curation.car import read_car, write_car
@@ -50,6 +50,9 @@ class EmbeddedStore(ContentStore):
 
     def describe(self) -> str:
         return f"embedded block store at {self.root}"
+
+    def spec(self) -> StoreSpec | None:
+        return StoreSpec("embedded", str(self.root.absolute())) if type(self) is EmbeddedStore else None
 
     # -- layout and locking -------------------------------------------------------------------------
     def _path(self, cid: CID) -> Path:

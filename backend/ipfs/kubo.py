@@ -17,7 +17,7 @@ import httpx
 
 from backend.errors import StoreError
 from backend.ipfs._http import read_block_body
-from backend.ipfs.base import CidLike, ContentStore, check_source_file, read_file, verified_block
+from backend.ipfs.base import CidLike, ContentStore, StoreSpec, check_source_file, read_file, verified_block
 from backend.ipfs.errors import ContentNotFound, StoreTimeout, StoreUnavailable, UnexpectedResponse
 from curation.blocks import check_block_size, verify_block
 from curation.car import read_car, write_car
@@ -160,6 +160,9 @@ class KuboStore(ContentStore):
 
     def describe(self) -> str:
         return f"IPFS node at {self.url}"
+
+    def spec(self) -> StoreSpec | None:
+        return StoreSpec("kubo", self.url, self.timeout) if type(self) is KuboStore else None
 
     def close(self) -> None:
         self._client.close()

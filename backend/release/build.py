@@ -14,14 +14,14 @@ from backend.chain.releases import ReleaseInfo
 from backend.chainstate import FoldedChain, admit_dataset_batches, fold_at
 from backend.errors import StoreError
 from backend.index import SyncProgress
-from backend.ipfs import ContentStore, ContentTooLarge
+from backend.ipfs import ContentStore
+from backend.ipfs.checks import ItemJob, check_item_bytes, check_items
+from backend.partition import Partitioner, chunked, open_partitioner
 from backend.release.fetch import fetch_checked, items_of, parent_link, resolve_release
 from backend.session import Session
 from curation.batches import item_ref
-from curation.blocks import BlockMismatch
 from curation.cid import CID
-from curation.content import ContentCheck, ContentChecker, too_large_problem, unreadable_problem
-from curation.errors import InvalidInput
+from curation.content import ContentCheck
 from curation.exports import DEFAULT_GATEWAY, croissant, dataset_card
 from curation.manifest import (
     DEFAULT_SCHEME,
@@ -60,52 +60,72 @@ class RebuildMismatch(ManifestMismatch):
 
 
 def check_item_content(store: ContentStore, item: ItemState) -> ContentCheck:
-    """Stream the item's bytes (never past its declared size) and compare them with what was declared.
+    """Stream the item's bytes (never past its declared size) and compare them with what was declared."""
+    return check_item_bytes(store, _item_job(item))
 
-    StoreError (content unavailable, a store serving wrong blocks) propagates: only facts about the content
-    itself become a ContentCheck problem, so every machine that can read the bytes reaches the same result.
+
+def _item_job(item: ItemState) -> ItemJob:
+    return ItemJob(item.item_id, item.cid, item.size, item.sha256)
+
+
+def check_dataset_content(
+    store: ContentStore,
+    state: ChainState,
+    dataset_id: int,
+    timestamp: int,
+    *,
+    partitioner: Partitioner | None = None,
+    partition_items: int = 2_000,
+) -> None:
+    """Fill `state.content` for every item the dataset's release would weight (see content_candidates).
+
+    With a `partitioner`, the bytes are read `partition_items` items at a time where it runs them; results
+    are recorded here in item order, and the first item no store can give stops the release, as it would
+    read one by one.
     """
-    cid = CID.parse(item.cid)
-    checker = ContentChecker(item.item_id, item.size, item.sha256)
-    try:
-        for chunk in store.iter_bytes(cid, max_bytes=item.size):
-            checker.feed(chunk)
-            if checker.read > item.size:
-                break  # one byte past the claim is enough: the rest is never read
-    except ContentTooLarge:  # the DAG's root declares more bytes than the claim: refused before reading them
-        return ContentCheck(item.item_id, too_large_problem(item.size))
-    except InvalidInput:  # not a UnixFS file, or over the format limits: a fact about the content
-        return ContentCheck(item.item_id, unreadable_problem(str(cid), "its DAG is not a UnixFS file"))
-    except BlockMismatch as exc:
-        raise StoreError(str(exc)) from None
-    return checker.finish()
-
-
-def check_dataset_content(store: ContentStore, state: ChainState, dataset_id: int, timestamp: int) -> None:
-    """Fill `state.content` for every item the dataset's release would weight (see content_candidates)."""
-    for item_id, proposal_id in content_candidates(state, dataset_id, timestamp).items():
-        if item_id in state.content:
+    candidates = content_candidates(state, dataset_id, timestamp)
+    jobs = [_item_job(state.items[i]) for i in candidates if i not in state.content]
+    run = partitioner or Partitioner(workers=1)
+    for read in run.map(check_items, store, chunked(jobs, partition_items)):
+        if read.check is not None:
+            state.content[read.item_id] = read.check
             continue
-        item = state.items[item_id]
-        try:
-            state.content[item_id] = check_item_content(store, item)
-        except StoreError as exc:
-            cid = CID.parse(item.cid)
-            raise ContentUnavailable(
-                f"{item_ref(item_id)}, included in dataset {dataset_id} by proposal {proposal_id}, has bytes "
-                f"({cid}) that cannot be read here: {exc}. Its declared size and sha256 must be checked "
-                "before it gets weight: add its bytes to the store (`curation ipfs add FILE`), point "
-                "CURATION_IPFS at an IPFS node that has it, or have the curators accept a REMOVE of "
-                f"{item_ref(item_id)}"
-            ) from None
+        cid = CID.parse(state.items[read.item_id].cid)
+        ref = item_ref(read.item_id)
+        raise ContentUnavailable(
+            f"{ref}, included in dataset {dataset_id} by proposal {candidates[read.item_id]}, has bytes "
+            f"({cid}) that cannot be read here: {read.unavailable}. Its declared size and sha256 must be "
+            "checked before it gets weight: add its bytes to the store (`curation ipfs add FILE`), point "
+            "CURATION_IPFS at an IPFS node that has it, or have the curators accept a REMOVE of "
+            f"{ref}"
+        )
 
 
 def prepare_dataset(session: Session, folded: FoldedChain, dataset_id: int) -> None:
-    """Read what a release of the dataset needs beyond the logs: its batches, then its items' bytes."""
-    state, store = folded.state, session.need_store()
+    """Read what a release of the dataset needs beyond the logs: its batches, then its items' bytes.
+
+    Both reads run in partitions where the settings say (backend.partition: this process, local processes
+    or a Dask cluster); the state they leave is the same every way.
+    """
+    state, store, settings = folded.state, session.need_store(), session.settings
     state.dataset(dataset_id)
-    admit_dataset_batches(store, state, dataset_id, max_bytes=session.settings.max_batch_manifest_bytes)
-    check_dataset_content(store, state, dataset_id, folded.context.state_timestamp)
+    with open_partitioner(settings) as partitioner:
+        admit_dataset_batches(
+            store,
+            state,
+            dataset_id,
+            max_bytes=settings.max_batch_manifest_bytes,
+            partitioner=partitioner,
+            partition_batches=settings.partition_batches,
+        )
+        check_dataset_content(
+            store,
+            state,
+            dataset_id,
+            folded.context.state_timestamp,
+            partitioner=partitioner,
+            partition_items=settings.partition_items,
+        )
 
 
 def check_dataset_exists(session: Session, dataset_id: int) -> None:
