@@ -69,6 +69,7 @@ bench: $(STAMP) $(NPM_STAMP)
 	$(BIN)/python -m benchmarks.ipfs
 	$(BIN)/python -m benchmarks.weights
 	$(BIN)/python -m benchmarks.manifest_scale
+	$(BIN)/python -m benchmarks.release_scale
 	$(BIN)/python -m benchmarks.index
 	$(BIN)/python -m benchmarks.pull
 	$(BIN)/python -m benchmarks.api
