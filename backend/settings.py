@@ -137,6 +137,8 @@ class Settings(BaseSettings):
     api_nonce_db: str | None = None
     api_clock_skew: int = Field(default=60, ge=0)
     api_state_ttl: float = Field(default=5.0, ge=0)  # seconds before the state read model re-syncs
+    # Bytes of verified manifests and parts the API keeps in memory (LRU; a larger document is served, not kept).
+    api_document_cache_bytes: int = Field(default=256 * 2**20, ge=0)
     # --- the gasless relay (docs/relay.md): CURATION_RELAYER_* is the key that pays (a keystore and its
     # password, or an unlocked account of a development node); CURATION_RELAY_* are the per-wallet quotas over
     # a rolling window (revocations are never refused for quota), the quota ledger (SQLAlchemy URL, default

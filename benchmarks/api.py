@@ -1,4 +1,9 @@
-"""API benchmark: GET manifest throughput and p50/p99 latency on loopback, beside a bare Starlette route."""
+"""API benchmark: manifest and part throughput, p50/p99 latency on loopback, beside a bare Starlette route.
+
+One uvicorn process serves the real app (create_app over a read model holding one release with one manifest
+part) and, mounted beside it, a bare Starlette route returning the same manifest bytes: the ceiling. Every
+target is measured in the same run and printed with its ratio of req/s to that ceiling (issue 14: >= 0.5).
+"""
 
 from __future__ import annotations
 
@@ -21,8 +26,8 @@ import rfc8785
 from curation.unixfs import compute_cid
 
 
-def _manifest(items: int) -> bytes:
-    """A manifest-shaped canonical JSON document with `items` entries (real CIDs of small payloads)."""
+def _manifest(items: int, schema: str = "curation-commons/manifest/v1") -> bytes:
+    """A manifest-shaped (or part-shaped) canonical JSON document with `items` entries (real CIDs)."""
     rows = []
     for i in range(1, items + 1):
         data = f"item {i}\n".encode()
@@ -37,14 +42,15 @@ def _manifest(items: int) -> bytes:
                 "weight": str(10**18 // items),
             }
         )
-    doc: Any = {"schema": "curation-commons/manifest/v1", "items": rows}
+    doc: Any = {"schema": schema, "items": rows}
     return bytes(rfc8785.dumps(doc))
 
 
-def _serve(port: int, items: int, home: str) -> None:
-    """Child process: the API app plus a bare reference route, under one uvicorn."""
+def _serve(port: int, items: int, home: str, fast_path: bool, profile: str | None) -> None:
+    """Child process: the API app plus bare reference routes, under one uvicorn (cProfile'd into `profile`)."""
     import uvicorn
     from starlette.applications import Starlette
+    from starlette.middleware import Middleware
     from starlette.requests import Request
     from starlette.responses import Response
     from starlette.routing import Mount, Route
@@ -52,6 +58,7 @@ def _serve(port: int, items: int, home: str) -> None:
     from backend.api.app import create_app
     from backend.api.models import Dataset, DatasetParamsOut
     from backend.api.readmodel import InMemoryReadModel
+    from backend.api.routes.releases import ImmutableFastPath
     from backend.ipfs import EmbeddedStore
     from backend.settings import Settings
 
@@ -77,18 +84,39 @@ def _serve(port: int, items: int, home: str) -> None:
             latest_release=None,
         )
     )
-    release = model.add_release(1, manifest, state_block=1, scheme_id="commons-v1", item_count=items)
+    part = _manifest(items, schema="curation-commons/manifest-part/v1")
+    release = model.add_release(
+        1, manifest, state_block=1, scheme_id="commons-v1", item_count=items, parts=[part]
+    )
     settings = Settings.model_validate(
         {"home": home, "api_chain_id": 31337, "api_rate_limit": 10**9, "api_rate_window": 1.0}
     )
     api = create_app(settings, model, EmbeddedStore(Path(home) / "blocks"))
-    etag = f'"{release.manifest_cid}"'
+    if fast_path and not any(m.cls is ImmutableFastPath for m in api.user_middleware):
+        api.user_middleware.append(Middleware(ImmutableFastPath))  # innermost: inside the rate limit
+    etag = f'"{release.manifest_sha256}"'
+    head = manifest[: 64 * 1024]
 
     async def reference(request: Request) -> Response:
         return Response(manifest, media_type="application/json", headers={"ETag": etag})
 
-    app = Starlette(routes=[Route("/ref/manifest", reference), Mount("/", app=api)])
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    async def reference_64k(request: Request) -> Response:
+        return Response(head, media_type="application/json", headers={"ETag": etag})
+
+    routes = [Route("/ref/manifest", reference), Route("/ref/64k", reference_64k), Mount("/", app=api)]
+    app = Starlette(routes=routes)
+    if profile is None:
+        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        return
+    import cProfile
+    import signal
+
+    # uvicorn re-raises the SIGTERM that stopped it once it has shut down: let that be a no-op, so the profile
+    # is written before the process ends.
+    signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    with cProfile.Profile() as prof:
+        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    prof.dump_stats(profile)
 
 
 async def _get(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> tuple[int, int]:
@@ -171,58 +199,85 @@ def _wait_ready(url: str, proc: BaseProcess, timeout: float = 120.0) -> None:
     raise SystemExit("the benchmark server did not start in time")
 
 
+def _targets(etag: str) -> dict[str, tuple[str, dict[str, str]]]:
+    """What each target requests: path and headers (`etag`: the manifest's, as the server gave it)."""
+    manifest = "/datasets/1/releases/1/manifest"
+    return {
+        "reference_starlette": ("/ref/manifest", {}),
+        "api_manifest": (manifest, {}),
+        "api_manifest_304": (manifest, {"If-None-Match": etag}),
+        "reference_64k": ("/ref/64k", {}),
+        "api_range_64k": (manifest, {"Range": "bytes=0-65535"}),
+        "api_part": ("/datasets/1/releases/1/parts/0", {}),
+    }
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--json", action="store_true", help="also print one JSON object as the last line")
     parser.add_argument("--items", type=int, default=1000, help="items in the manifest (default 1000)")
     parser.add_argument("--requests", type=int, default=2000, help="requests per target (default 2000)")
     parser.add_argument("--concurrency", type=int, default=16, help="concurrent connections (default 16)")
     parser.add_argument("--max-seconds", type=float, default=20.0, help="time bound per target (default 20)")
+    parser.add_argument(
+        "--fast-path",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="serve through ImmutableFastPath if create_app does not install it already (default on)",
+    )
+    parser.add_argument("--profile", metavar="FILE", help="cProfile the server process into FILE (pstats)")
     args = parser.parse_args()
 
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     ctx = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory() as home:
-        proc = ctx.Process(target=_serve, args=(port, args.items, home), daemon=True)
+        proc = ctx.Process(
+            target=_serve, args=(port, args.items, home, args.fast_path, args.profile), daemon=True
+        )
         proc.start()
         try:
             _wait_ready(f"{base}/health", proc)
             release = httpx.get(f"{base}/datasets/1/releases/1").json()
-            etag = f'"{release["manifest_cid"]}"'
-            targets: dict[str, tuple[str, dict[str, str]]] = {
-                "api_manifest": ("/datasets/1/releases/1/manifest", {}),
-                "api_manifest_304": ("/datasets/1/releases/1/manifest", {"If-None-Match": etag}),
-                "reference_starlette": ("/ref/manifest", {}),
-            }
+            etag = f'"{release["manifest_sha256"]}"'
             results: dict[str, Any] = {}
-            for name, (path, headers) in targets.items():
+            for name, (path, headers) in _targets(etag).items():
                 results[name] = asyncio.run(
                     _load(port, path, args.requests, args.concurrency, args.max_seconds, headers)
                 )
         finally:
             proc.terminate()
-            proc.join(timeout=20)
+            proc.join(timeout=60)
 
     manifest_bytes = len(_manifest(args.items))
     print(
-        f"GET manifest, {manifest_bytes} bytes ({args.items} items), concurrency {args.concurrency}, loopback"
+        f"GET manifest, {manifest_bytes} bytes ({args.items} items), concurrency {args.concurrency}, loopback, "
+        f"fast path {'on' if args.fast_path else 'off'}"
     )
-    print(f"{'target':<22} {'requests':>8} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'MB/s':>7}  statuses")
+    ref_rps = results["reference_starlette"]["rps"]
+    print(
+        f"{'target':<20} {'requests':>8} {'req/s':>9} {'x bare':>7} {'p50 ms':>9} {'p99 ms':>9} {'MB/s':>7}  "
+        "statuses"
+    )
     for name, r in results.items():
+        r["vs_reference"] = round(r["rps"] / ref_rps, 3)
         print(
-            f"{name:<22} {r['requests']:>8} {r['rps']:>9} {r['p50_ms']:>9} {r['p99_ms']:>9} {r['mb_per_s']:>7}"
-            f"  {r['statuses']}"
+            f"{name:<20} {r['requests']:>8} {r['rps']:>9} {r['vs_reference']:>7} {r['p50_ms']:>9} "
+            f"{r['p99_ms']:>9} {r['mb_per_s']:>7}  {r['statuses']}"
         )
-    api, ref = results["api_manifest"], results["reference_starlette"]
-    ratio = round(api["rps"] / ref["rps"], 3)
-    print(f"api / reference throughput: {ratio}")
+    ratio = results["api_manifest"]["vs_reference"]
+    print(f"api / reference throughput: {ratio} (issue 14 target: >= 0.5)")
+    if args.profile:
+        print(f"server profile: {args.profile} (python -m pstats {args.profile})")
     if args.json:
         summary = {
             "benchmark": "api",
             "manifest_bytes": manifest_bytes,
             "items": args.items,
             "concurrency": args.concurrency,
+            "fast_path": args.fast_path,
             "api_vs_reference_rps": ratio,
             **results,
         }

@@ -15,7 +15,7 @@ outside, is wrong (fix the input); `BackendError` means the outside world failed
     |   +-- MalformedBlock, NotAFile [curation.unixfs]  +-- BlockTooLarge [curation.blocks]
     |   |   +-- DagLimitExceeded, SizeMismatch [curation.unixfs]
     |   +-- CarError [curation.car]
-    |   +-- UnknownRelease [backend.release.fetch]
+    |   +-- UnknownRelease [backend.release.fetch]         +-- ParquetMismatch [backend.release.parquet]
     |   +-- StateBlockAhead (also Retryable) [backend.chainstate]
     |   +-- UnknownProposal, VotingNotEnded, AlreadyFinalized, NoBallots, DuplicateBallot,
     |   |   ForeignBallot [backend.curate]

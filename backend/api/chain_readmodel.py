@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from backend.api.errors import NotFound, redact
+from backend.api.immutable import DEFAULT_CACHE_BYTES, ImmutableCache, VerifiedBytes
 from backend.api.models import (
     Contributor,
     ContributorWeight,
@@ -40,6 +41,7 @@ from backend.api.readmodel import page
 from backend.chain.releases import ReleaseInfo
 from backend.chainstate import admit_accepted_batches, fold_at
 from backend.errors import ConfigError, StoreError
+from backend.ipfs.limits import get_manifest_part
 from backend.release import UnknownRelease, fetch_manifest, rebuild_report
 from backend.release.fetch import FetchedManifest
 from backend.session import Session, open_session
@@ -50,6 +52,7 @@ from curation.consent import format_consent
 from curation.errors import InvalidInput
 from curation.governance import api_status_word, quorum_reached, snapshot_supply
 from curation.licenses import LicenseClass
+from curation.manifest_read import load_part
 from curation.state import ChainState, LicenseState, ProposalRecord
 
 __all__ = ["DEFAULT_TTL", "ChainReadModel", "open_read_model"]
@@ -90,7 +93,9 @@ class ChainReadModel:
     release numbers come from ReleaseRegistry. A request more than `ttl` seconds after the last refresh triggers
     the next one (`ttl=0`: every request); refreshes are serialised by a lock, and when one fails the previous
     state keeps being served (and logged). Manifests are fetched by CID and checked against the anchored sha256
-    (`fetch_manifest`); weights come from the manifest's items; the transparency report is rebuilt at the
+    (`fetch_manifest`), manifest parts against the sha256 their manifest lists (`load_part`), and the verified
+    bytes served whole are kept in an LRU cache of at most `cache_bytes` (`cached_document` reads it without
+    blocking); weights come from the manifest's items; the transparency report is rebuilt at the
     release's state block (`backend.release.rebuild_report`: manifest and report only, checked to reproduce the
     anchored manifest) and cached.
     Pass `sync=False` when another process (`curation index follow`) keeps the index database current: then
@@ -104,6 +109,7 @@ class ChainReadModel:
         ttl: float = DEFAULT_TTL,
         sync: bool = True,
         clock: Callable[[], float] = time.monotonic,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
     ) -> None:
         if ttl < 0:
             raise ConfigError(f"the state refresh interval must be >= 0 seconds, got {ttl}")
@@ -116,6 +122,7 @@ class ChainReadModel:
         self._lock = threading.RLock()
         self._snapshot: _Snapshot | None = None
         self._caches = _Caches()
+        self._documents = ImmutableCache(cache_bytes)
 
     # --- refresh --------------------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -220,10 +227,44 @@ class ChainReadModel:
     def release(self, dataset_id: int, number: int | None) -> Release:
         return _release_of(self._current(), dataset_id, number)
 
-    def manifest(self, dataset_id: int, number: int) -> tuple[bytes, str]:
+    def manifest(self, dataset_id: int, number: int) -> VerifiedBytes:
         release = _release_of(self._current(), dataset_id, number)
-        fm = self._fetched(dataset_id, release.number)
-        return fm.data, fm.release.manifest_cid
+        key = (dataset_id, release.number, None)
+        cached = self._documents.get(key)
+        if cached is not None:
+            return cached
+        fm = self._fetched(dataset_id, release.number)  # checked against the anchored sha256
+        info = fm.release
+        return self._documents.put(key, VerifiedBytes(fm.data, info.manifest_sha256.hex(), info.manifest_cid))
+
+    def manifest_part(self, dataset_id: int, number: int, part: int) -> VerifiedBytes:
+        """Part `part` as its manifest lists it, fetched by CID and checked by `load_part` (sha256, shape)."""
+        release = _release_of(self._current(), dataset_id, number)
+        key = (dataset_id, release.number, part)
+        cached = self._documents.get(key)
+        if cached is not None:
+            return cached
+        doc = self._fetched(dataset_id, release.number).doc
+        entry = next((e for e in doc.get("item_parts") or [] if e["part"] == part), None)
+        if entry is None:
+            count = len(doc.get("item_parts") or [])
+            raise NotFound(
+                f"release {release.number} of dataset {dataset_id} lists {count} manifest parts; "
+                f"part {part} is not one of them"
+            )
+        cid = str(entry["cid"])
+        with self._lock:
+            try:
+                data = get_manifest_part(self.session.need_store(), cid)
+            except StoreError as exc:
+                raise StoreError(
+                    f"manifest part {part} ({cid}) is not available from the store: {exc}"
+                ) from None
+        load_part(data, entry)  # ManifestMismatch (502) unless it is the part the anchored manifest lists
+        return self._documents.put(key, VerifiedBytes(data, str(entry["sha256"]), cid))
+
+    def cached_document(self, dataset_id: int, number: int, part: int | None) -> VerifiedBytes | None:
+        return self._documents.get((dataset_id, number, part))
 
     def weights(self, dataset_id: int, number: int, *, offset: int, limit: int) -> Weights:
         release = _release_of(self._current(), dataset_id, number)
@@ -297,7 +338,11 @@ def open_read_model(settings: Settings, *, ttl: float | None = None) -> ChainRea
     """
     session = open_session(settings, signer=False, store=True, needs_rpc_for="`curation serve`")
     try:
-        model = ChainReadModel(session, ttl=settings.api_state_ttl if ttl is None else ttl)
+        model = ChainReadModel(
+            session,
+            ttl=settings.api_state_ttl if ttl is None else ttl,
+            cache_bytes=settings.api_document_cache_bytes,
+        )
         model.refresh()
     except BaseException:
         session.close()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Protocol, TypeVar
 
 from backend.api.errors import NotFound
+from backend.api.immutable import VerifiedBytes
 from backend.api.models import (
     Contributor,
     Dataset,
@@ -47,8 +48,22 @@ class ReadModel(Protocol):
     def dataset(self, dataset_id: int) -> Dataset: ...
     def releases(self, dataset_id: int) -> list[Release]: ...
     def release(self, dataset_id: int, number: int | None) -> Release: ...
-    def manifest(self, dataset_id: int, number: int) -> tuple[bytes, str]:
-        """The release's manifest bytes exactly as published, and their CID (text, base32 CIDv1)."""
+    def manifest(self, dataset_id: int, number: int) -> VerifiedBytes:
+        """The release's manifest bytes exactly as published, checked against the anchored sha256, with that
+        sha256 and their CID (text, base32 CIDv1)."""
+        ...
+
+    def manifest_part(self, dataset_id: int, number: int, part: int) -> VerifiedBytes:
+        """Part `part` of the release's manifest (its `item_parts` entry with that `part` number), checked
+        against the sha256 listed there (ManifestMismatch otherwise); NotFound for a part it does not list."""
+        ...
+
+    def cached_document(self, dataset_id: int, number: int, part: int | None) -> VerifiedBytes | None:
+        """The verified bytes of the manifest (`part=None`) or of one of its parts if already held, else None.
+
+        Never blocks (no I/O, no refresh): the API calls it on the event loop and calls `manifest` or
+        `manifest_part` from a worker thread only when it answers None.
+        """
         ...
 
     def weights(self, dataset_id: int, number: int, *, offset: int, limit: int) -> Weights: ...
@@ -69,6 +84,11 @@ class ReadModel(Protocol):
     def proposal(self, proposal_id: int) -> Proposal: ...
 
 
+def _verified(data: bytes) -> VerifiedBytes:
+    """Bytes given by the caller, trusted as they are: their own sha256 and CID."""
+    return VerifiedBytes(data, hashlib.sha256(data).hexdigest(), str(compute_cid(data).cid))
+
+
 class InMemoryReadModel:
     """A ReadModel over plain dictionaries (tests, demos); fill it with the `add_*` methods."""
 
@@ -76,7 +96,8 @@ class InMemoryReadModel:
         self._licenses: dict[int, License] = {}
         self._datasets: dict[int, Dataset] = {}
         self._releases: dict[tuple[int, int], Release] = {}
-        self._manifests: dict[tuple[int, int], tuple[bytes, str]] = {}
+        self._manifests: dict[tuple[int, int], VerifiedBytes] = {}
+        self._parts: dict[tuple[int, int, int], VerifiedBytes] = {}
         self._weights: dict[tuple[int, int], Weights] = {}
         self._reports: dict[tuple[int, int], TransparencyReport] = {}
         self._items: dict[int, Item] = {}
@@ -100,23 +121,27 @@ class InMemoryReadModel:
         item_count: int,
         weights: Weights | None = None,
         report: TransparencyReport | None = None,
+        parts: Sequence[bytes] = (),
     ) -> Release:
-        """Record the next release of `dataset_id`; CID and sha256 are computed from `manifest`."""
+        """Record the next release of `dataset_id`; CID and sha256 are computed from `manifest` and from each
+        of `parts` (served as parts 0, 1, ...: the caller lists them in the manifest's `item_parts`)."""
         ds = self.dataset(dataset_id)
         number = ds.release_count + 1
-        cid = str(compute_cid(manifest).cid)
+        doc = _verified(manifest)
         release = Release(
             dataset_id=dataset_id,
             number=number,
-            manifest_cid=cid,
-            manifest_sha256=hashlib.sha256(manifest).hexdigest(),
+            manifest_cid=doc.cid,
+            manifest_sha256=doc.sha256,
             state_block=state_block,
             scheme_id=scheme_id,
             parent=number - 1 or None,
             item_count=item_count,
         )
         self._releases[dataset_id, number] = release
-        self._manifests[dataset_id, number] = (manifest, cid)
+        self._manifests[dataset_id, number] = doc
+        for index, part in enumerate(parts):
+            self._parts[dataset_id, number, index] = _verified(part)
         if weights is not None:
             self._weights[dataset_id, number] = weights
         if report is not None:
@@ -163,9 +188,23 @@ class InMemoryReadModel:
                 f"dataset {dataset_id} has no release {number} (it has {ds.release_count})"
             ) from None
 
-    def manifest(self, dataset_id: int, number: int) -> tuple[bytes, str]:
+    def manifest(self, dataset_id: int, number: int) -> VerifiedBytes:
         self.release(dataset_id, number)
         return self._manifests[dataset_id, number]
+
+    def manifest_part(self, dataset_id: int, number: int, part: int) -> VerifiedBytes:
+        self.release(dataset_id, number)
+        try:
+            return self._parts[dataset_id, number, part]
+        except KeyError:
+            raise NotFound(
+                f"release {number} of dataset {dataset_id} lists no manifest part {part}"
+            ) from None
+
+    def cached_document(self, dataset_id: int, number: int, part: int | None) -> VerifiedBytes | None:
+        if part is None:
+            return self._manifests.get((dataset_id, number))
+        return self._parts.get((dataset_id, number, part))
 
     def weights(self, dataset_id: int, number: int, *, offset: int, limit: int) -> Weights:
         self.release(dataset_id, number)

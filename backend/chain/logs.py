@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import operator
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from backend.chain.bloom import filter_in_bloom, log_in_bloom, parse_bloom
+from backend.chain.bloom import bloom_mask, filter_in_bloom, log_in_bloom, parse_bloom
 from backend.chain.rpc import (
     DEFAULT_MAX_ANSWER_BYTES,
     AnswerRejected,
@@ -41,6 +42,7 @@ Verify = Literal["receipts", "bloom", "none"]
 Topics = tuple[tuple[str, ...] | None, ...]
 
 _HEADER_BATCH = 100
+_POSITION = operator.attrgetter("block_number", "log_index")
 _RECEIPT_BATCH = 200
 
 
@@ -73,16 +75,52 @@ class RawLog:
         Raises KeyError, TypeError, ValueError or AttributeError for a malformed one: each caller says which
         answer it was (a rejected eth_getLogs answer, an undecodable receipt log).
         """
+        # The fast path takes a node's JSON as it comes (0x text everywhere) with the checks hex_text and
+        # quantity make; anything else (web3's bytes and ints, malformed values) takes the general path,
+        # which returns the same log or raises the same error. A backfill parses every log here.
+        number, block_hash, tx_hash = raw["blockNumber"], raw["blockHash"], raw["transactionHash"]
+        tx_index, index, address = raw["transactionIndex"], raw["logIndex"], raw["address"]
+        topics, data = raw["topics"], raw["data"]
+        try:
+            if (
+                type(number) is str
+                and type(tx_index) is str
+                and type(index) is str
+                and number[:2] == tx_index[:2] == index[:2] == "0x"
+                and type(topics) is list
+                and block_hash[:2] + tx_hash[:2] + address[:2] + data[:2] in _FOUR_PREFIXES
+                and all(map(_HEX_START, topics))
+            ):
+                return cls(
+                    int(number, 16),
+                    block_hash.lower(),
+                    tx_hash.lower(),
+                    int(tx_index, 16),
+                    int(index, 16),
+                    address.lower(),
+                    tuple(map(str.lower, topics)),
+                    data.lower(),
+                )
+        except (AttributeError, TypeError):  # bytes or numbers where text was expected: see below
+            pass
         return cls(
-            block_number=quantity(raw["blockNumber"]),
-            block_hash=hex_text(raw["blockHash"]),
-            tx_hash=hex_text(raw["transactionHash"]),
-            tx_index=quantity(raw["transactionIndex"]),
-            log_index=quantity(raw["logIndex"]),
-            address=hex_text(raw["address"]),
-            topics=tuple(hex_text(t) for t in raw["topics"]),
-            data=hex_text(raw["data"]),
+            block_number=quantity(number),
+            block_hash=hex_text(block_hash),
+            tx_hash=hex_text(tx_hash),
+            tx_index=quantity(tx_index),
+            log_index=quantity(index),
+            address=hex_text(address),
+            topics=tuple(hex_text(t) for t in topics),
+            data=hex_text(data),
         )
+
+
+#: True for text that starts 0x or 0X (as hex_text takes it); TypeError or AttributeError for what is not text.
+_HEX_START = operator.methodcaller("startswith", ("0x", "0X"))
+#: Four 0x/0X prefixes one after the other: eight characters only if each of the four slices has two.
+_FOUR_PREFIXES = frozenset(
+    a + b + c + d for a in ("0x", "0X") for b in ("0x", "0X") for c in ("0x", "0X") for d in ("0x", "0X")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +327,7 @@ class RpcLogFetcher:
         logs: list[RawLog] = []
         seen: set[tuple[int, int]] = set()
         allowed = set(self.addresses)
+        wanted = self.topics
         for raw in raw_logs:
             try:
                 if raw.get("removed"):
@@ -307,7 +346,7 @@ class RpcLogFetcher:
                 raise AnswerRejected(
                     f"log {log.log_index} of block {log.block_number} has {len(topics)} topics"
                 )
-            if not _matches(self.topics, topics):
+            if wanted and not _matches(wanted, topics):  # no filter: every log matches
                 raise AnswerRejected(
                     f"eth_getLogs returned log {log.log_index} of block {log.block_number}, whose topics were "
                     "not asked for"
@@ -317,7 +356,7 @@ class RpcLogFetcher:
                 raise AnswerRejected(f"log {log.log_index} of block {log.block_number} appears twice")
             seen.add(key)
             logs.append(log)
-        logs.sort(key=lambda log: (log.block_number, log.log_index))
+        logs.sort(key=_POSITION)
         return logs
 
     def _parse_header(self, raw: Any, number: int) -> tuple[BlockRef, int, list[str]]:
@@ -347,13 +386,22 @@ class RpcLogFetcher:
         for log in logs:
             per_block.setdefault(log.block_number, []).append(log)
         suspects: list[tuple[BlockRef, list[str]]] = []
+        masks = bloom_mask
         for ref, bloom, txs in headers:
             mine = per_block.get(ref.number, [])
+            # Every bit of every log's address and topics must be set: one mask for the whole block, and
+            # the log to blame looked for only when it fails.
+            mask = 0
             for log in mine:
-                if not log_in_bloom(bloom, log.address, log.topics):
-                    raise AnswerRejected(
-                        f"log {log.log_index} of block {ref.number} is not in the block's bloom"
-                    )
+                mask |= masks(log.address)
+                for topic in log.topics:
+                    mask |= masks(topic)
+            if bloom & mask != mask:
+                for log in mine:
+                    if not log_in_bloom(bloom, log.address, log.topics):
+                        raise AnswerRejected(
+                            f"log {log.log_index} of block {ref.number} is not in the block's bloom"
+                        )
             if mine or filter_in_bloom(bloom, self.addresses, self.topics):
                 suspects.append((ref, txs))
         if self.verify == "receipts":

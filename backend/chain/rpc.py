@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
+import orjson
+
 from backend.errors import ChainError, ConfigError, Retryable
-from curation.safejson import JsonRejected, loads
+from curation.safejson import DEFAULT_MAX_DEPTH, JsonRejected, loads
 
 if TYPE_CHECKING:  # web3 is needed only to read an existing connection's provider
     from web3 import Web3
@@ -67,10 +69,25 @@ _RANGED = "eth_getLogs"
 
 #: The largest JSON-RPC answer read from a node (settings.rpc_max_answer_bytes). Generous: an eth_getLogs
 #: answer of about 200,000 logs, or 100 headers of full mainnet blocks many times over. A bigger eth_getLogs
-#: answer makes the range halve; any other is an error. The body is parsed by curation.safejson, so a hostile
-#: node's JSON (nested a million levels deep, say) is refused instead of crashing the process.
+#: answer makes the range halve; any other is an error. The body is parsed by `parse_answer` (orjson, then
+#: curation.safejson for what orjson cannot take as it is), so a hostile node's JSON (nested a million levels
+#: deep, say) is refused instead of crashing the process.
 DEFAULT_MAX_ANSWER_BYTES = 128 * 2**20
 _READ_CHUNK = 1 << 20
+#: Socket reads of a chunked answer (what arrives; nodes write a few KiB at a time) and the longest chunk
+#: size line taken (http.client allows 64 KiB per header line; a size line is a hex number).
+_RAW_READ = 1 << 16
+_MAX_CHUNK_LINE = 1 << 12
+
+
+def _chunk_size(line: bytearray) -> int:
+    """The size in a chunk's size line (hex, optional `;extensions`); TransportFault for anything else."""
+    text = bytes(line).split(b";", 1)[0].strip()
+    if not text or len(text) > 16 or text.strip(b"0123456789abcdefABCDEF"):
+        raise TransportFault(f"malformed chunked answer (chunk size line {bytes(line[:40])!r})")
+    return int(text, 16)
+
+
 #: A path segment this long, with a digit in it, is taken for an API key (Infura, Alchemy, QuickNode...).
 _KEY_LIKE = re.compile(r"(?=[^/]*\d)[A-Za-z0-9_\-]{20,}|[A-Za-z0-9_\-]{32,}")
 
@@ -198,8 +215,54 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
+def _plain(doc: Any, max_depth: int) -> bool:
+    """True when `doc` nests at most `max_depth` arrays/objects deep and holds no float (orjson's output).
+
+    Level by level, without recursion. A float is a fraction or exponent, or an integer past 64 bits that
+    orjson rounded: either way curation.safejson must see the text (it keeps big integers exact and bounds
+    number literals).
+    """
+    level = [doc] if type(doc) in _CONTAINERS else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > max_depth:
+            return False
+        below: list[Any] = []
+        for node in level:
+            for value in node.values() if type(node) is dict else node:
+                kind = type(value)
+                if kind is str:  # nearly every value of an answer: decided with one test
+                    continue
+                if kind is dict or kind is list:
+                    below.append(value)
+                elif kind is float:
+                    return False
+        level = below
+    return True
+
+
+_CONTAINERS = frozenset((dict, list))
+
+
 def parse_answer(data: bytes, limit: int) -> Any:
-    """A JSON-RPC answer body parsed within limits (curation.safejson); TransportFault says why it is refused."""
+    """A JSON-RPC answer body parsed within limits; TransportFault says why it is refused.
+
+    What it accepts and returns is what curation.safejson.loads accepts and returns, byte for byte of input.
+    orjson parses first (its parser does not recurse on the C stack and stops at 1,024 levels by itself);
+    an answer it refuses, or one nested deeper than safejson allows or holding a number orjson cannot keep
+    exact (a float, an integer past 64 bits), is parsed again by safejson, which then refuses it or returns
+    the same objects it always did, with the same message either way. JSON-RPC answers are hex strings in a
+    few levels of objects, so a node's honest answers take the fast path.
+    """
+    if len(data) <= limit:
+        try:
+            doc = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            if _plain(doc, DEFAULT_MAX_DEPTH):
+                return doc
     try:
         return loads(data, max_bytes=limit, what="answer")
     except JsonRejected as exc:
@@ -254,6 +317,8 @@ class HttpTransport:
         declared = response.getheader("Content-Length") or ""
         if declared.isdigit() and int(declared) > limit:
             raise AnswerTooLarge(int(declared))
+        if response.chunked:
+            return self._read_chunked(response, deadline)
         chunks: list[bytes] = []
         size = 0
         while chunk := response.read1(_READ_CHUNK):  # what has arrived: a trickle cannot outlast the deadline
@@ -261,11 +326,61 @@ class HttpTransport:
             size += len(chunk)
             if size > limit:
                 raise AnswerTooLarge(size)
-            if time.monotonic() > deadline:
-                raise TransportFault(
-                    f"the answer was still arriving when the time for this call ran out ({size} bytes)"
-                )
+            self._check_deadline(deadline, size)
         return b"".join(chunks)
+
+    @staticmethod
+    def _check_deadline(deadline: float, size: int) -> None:
+        if time.monotonic() > deadline:
+            raise TransportFault(
+                f"the answer was still arriving when the time for this call ran out ({size} bytes)"
+            )
+
+    def _read_chunked(self, response: http.client.HTTPResponse, deadline: float) -> bytes:
+        """The body of a chunked answer, decoded here from what arrives, a socket read at a time.
+
+        Nodes send big answers in chunks of a few hundred bytes (Hardhat: one per log), and http.client
+        spends a dozen Python calls on each; this decodes every chunk that has arrived in one pass. The
+        bounds are those of the plain read: the answer's size, each read's timeout, the call's deadline.
+        """
+        limit = self.limits.max_answer_bytes
+        fp = response.fp
+        raw = bytearray()  # framed bytes not decoded yet
+        body = bytearray()
+        while True:
+            data = fp.read1(_RAW_READ)
+            if not data:
+                raise TransportFault(f"the answer ended in the middle of a chunk ({len(body)} bytes read)")
+            raw += data
+            pos = 0
+            while (eol := raw.find(b"\r\n", pos)) >= 0:
+                size = _chunk_size(raw[pos:eol])
+                if size == 0:  # the last chunk: then trailer lines, if any, and an empty line
+                    end = raw.find(b"\r\n\r\n", eol)
+                    if end < 0:
+                        break
+                    if len(body) > limit:
+                        raise AnswerTooLarge(len(body))
+                    if end + 4 != len(raw):  # bytes after the answer: this connection cannot be reused
+                        response.will_close = True
+                    response.close()  # the answer is read: the connection takes the next request
+                    return bytes(body)
+                start = eol + 2
+                if len(raw) < start + size + 2:
+                    break
+                if raw[start + size : start + size + 2] != b"\r\n":
+                    raise TransportFault(
+                        "malformed chunked answer (a chunk does not end where its size says)"
+                    )
+                body += raw[start : start + size]
+                pos = start + size + 2
+            else:
+                if len(raw) - pos > _MAX_CHUNK_LINE:
+                    raise TransportFault("malformed chunked answer (a chunk size line is too long)")
+            del raw[:pos]
+            if len(body) > limit or len(body) + len(raw) > limit + _MAX_CHUNK_LINE:
+                raise AnswerTooLarge(len(body) + len(raw))
+            self._check_deadline(deadline, len(body) + len(raw))
 
     def send(self, payload: list[dict[str, Any]], deadline: float) -> list[Any]:
         body = json.dumps(payload if len(payload) > 1 else payload[0], separators=(",", ":")).encode()

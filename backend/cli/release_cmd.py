@@ -27,7 +27,7 @@ from backend.settings import load_settings
 from curation.errors import InvalidInput
 from curation.manifest import DEFAULT_SCHEME, DEFAULT_SHARD_ITEMS
 
-__all__ = ["parse_params", "register"]
+__all__ = ["parquet_source", "parse_params", "register"]
 
 ParamOpt = Annotated[
     list[str] | None,
@@ -121,11 +121,23 @@ def verify(
         bool,
         typer.Option("--use-index", help="read logs from the shared index instead of a fresh in-memory one"),
     ] = False,
+    parquet: Annotated[
+        str | None,
+        typer.Option(
+            "--parquet",
+            help="also check the Parquet files listed by this parquet.json (a file path, or its CID in the store)",
+        ),
+    ] = None,
     rpc: RpcOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Rebuild a release from chain logs and the store; exit 0 when it equals the anchored sha256, else 1."""
-    result = _verify(dataset, release_number, param, use_index, rpc)
+    """Rebuild a release from chain logs and the store; exit 0 when it equals the anchored sha256, else 1.
+
+    With --parquet, the Parquet files are checked too (apart: they are outside the anchored digest); any
+    difference there also exits 1.
+    """
+    result = _verify(dataset, release_number, param, use_index, rpc, parquet_source(parquet))
+    checked = result.parquet
     if as_json:
         emit_json(
             {
@@ -137,6 +149,14 @@ def verify(
                 "rebuilt_sha256": result.rebuilt_sha256,
                 "fetched_sha256": result.fetched_sha256,
                 "state_block": result.state_block,
+                "parquet": None
+                if checked is None
+                else {
+                    "equal": checked.equal,
+                    "differences": checked.differences,
+                    "files": checked.files,
+                    "rows": checked.rows,
+                },
             }
         )
     elif result.equal:
@@ -148,13 +168,35 @@ def verify(
         typer.echo(f"release {result.release} of dataset {result.dataset_id} does NOT verify:")
         for line in result.differences:
             typer.echo(f"  - {line}")
-    if not result.equal:
+    if checked is not None and not as_json:
+        if checked.equal:
+            typer.echo(
+                f"Parquet files verified: {checked.files} files, {checked.rows} rows equal the canonical rows"
+            )
+        else:
+            typer.echo("the Parquet files do NOT verify (the canonical verdict above stands apart):")
+            for line in checked.differences:
+                typer.echo(f"  - {line}")
+    if not result.equal or (checked is not None and not checked.equal):
         raise typer.Exit(1)
+
+
+def parquet_source(value: str | None) -> Path | str | None:
+    """`--parquet`: an existing file is read from disk; anything else is taken as the listing's CID."""
+    if value is None:
+        return None
+    path = Path(value).expanduser()
+    return path if path.exists() else value
 
 
 @guarded
 def _verify(
-    dataset: int, release_number: int | None, param: list[str] | None, use_index: bool, rpc: str | None
+    dataset: int,
+    release_number: int | None,
+    param: list[str] | None,
+    use_index: bool,
+    rpc: str | None,
+    parquet: Path | str | None = None,
 ) -> VerifyResult:
     settings = load_settings(rpc=rpc)
     with (
@@ -168,6 +210,7 @@ def _verify(
             params=parse_params(param),
             fresh_index=not use_index,
             progress=show,
+            parquet=parquet,
         )
 
 

@@ -20,8 +20,9 @@ from rich.progress import (
 
 from backend.cli.common import ChainOpts, add_commands, chain_command, console, guarded, progress_console
 from backend.errors import ConfigError
-from backend.trainer import LocalManifest, PullProgress, ShardedSampler, TrainerClient, pull
-from backend.trainer.sampling import read_exclusions
+from backend.trainer import PullProgress, ShardedSampler, TrainerClient, pull
+from backend.trainer.catalog import ItemCatalog
+from backend.trainer.sampling import SkipExcluded, read_exclusions
 from curation import safejson
 from curation.batches import item_ref
 from curation.errors import InvalidInput
@@ -64,6 +65,13 @@ def pull_cmd(
         int | None, typer.Option("--release", help="release number (default: the latest)")
     ] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="parallel fetches")] = 4,
+    manifest_only: Annotated[
+        bool,
+        typer.Option(
+            "--manifest-only",
+            help="verify and write the manifest, its parts and the report; fetch no item (stream them later)",
+        ),
+    ] = False,
     *,
     opts: ChainOpts,
 ) -> None:
@@ -82,7 +90,15 @@ def pull_cmd(
             disable=opts.as_json,
         ) as bar,
     ):
-        result = pull(client, dataset, out, release, workers=workers, progress=_RichProgress(bar))
+        result = pull(
+            client,
+            dataset,
+            out,
+            release,
+            workers=workers,
+            progress=_RichProgress(bar),
+            manifest_only=manifest_only,
+        )
     if opts.as_json:
         opts.emit(result.to_json())
         return
@@ -90,10 +106,21 @@ def pull_cmd(
         f"dataset {result.dataset_id} release {result.release}: manifest {result.manifest_cid} "
         f"(sha256 matches the on-chain anchor), state block {result.state_block}"
     )
-    console.print(
-        f"{result.items} items in {result.out_dir}: fetched {result.fetched}, "
-        f"already present {result.already_present}"
-    )
+    if result.manifest_only:
+        console.print(
+            f"manifest only: {result.items} items listed in {result.out_dir}, none fetched (no item bytes were "
+            "read or written)"
+        )
+        console.print(
+            f"fetch them later with `curation pull {result.dataset_id} --release {result.release} -o "
+            f"{result.out_dir}`, or stream them verified while training (backend.trainer.stream."
+            "StreamingDataset); `curation sample` works on this directory now"
+        )
+    else:
+        console.print(
+            f"{result.items} items in {result.out_dir}: fetched {result.fetched}, "
+            f"already present {result.already_present}"
+        )
     if result.excluded:
         console.print(
             f"[bold]excluded {len(result.excluded)} items whose consent changed after block "
@@ -146,12 +173,14 @@ def sample_cmd(
     """
     if rank >= world_size:
         raise InvalidInput(f"--rank {rank} must be below --world-size {world_size}")
-    local = LocalManifest.load(manifest)
-    if not local.items:
+    # Ids and weights in numpy arrays (24 bytes per item): a manifest of millions of items samples in
+    # bounded memory.
+    local = ItemCatalog.open(manifest)
+    if not len(local):
         raise InvalidInput(f"manifest {local.path} lists no items: nothing to sample")
     # In a pull directory, items whose consent changed after the release were excluded by `pull`: their
     # samples are skipped (the same k on every rank, so the ranks still partition the one-rank run).
-    excluded = read_exclusions(local.path.parent)
+    skip = SkipExcluded(read_exclusions(local.path.parent))
     sampler = ShardedSampler.for_manifest(
         local, seed=seed, count=count, world_size=world_size, rank=rank, num_workers=workers
     )
@@ -159,16 +188,12 @@ def sample_cmd(
     if saved is not None:
         sampler.load_state_dict(saved)
     out: list[str] = []
-    skipped = 0
-    for n, item_id in enumerate(sampler):
-        if item_id in excluded:
-            skipped += 1
-        else:
+    if take != 0:
+        for _k, _row, item_id in skip.rows(sampler, limit=take):
             out.append(str(item_id) if ids else item_ref(item_id))
-        if take is not None and n + 1 >= take:
-            break
     if out:
         typer.echo("\n".join(out))
+    skipped = skip.skipped
     if skipped:
         typer.echo(
             f"note: skipped {skipped} sample(s) of items excluded since the release "

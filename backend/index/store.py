@@ -49,36 +49,62 @@ class DeploymentKey:
         )
 
 
-def _log_row(log: RawLog, chain_id: int) -> dict[str, Any]:
-    topics = list(log.topics) + [None] * (4 - len(log.topics))
-    return {
-        "chain_id": chain_id,
-        "block_number": log.block_number,
-        "block_hash": log.block_hash,
-        "tx_hash": log.tx_hash,
-        "tx_index": log.tx_index,
-        "log_index": log.log_index,
-        "address": log.address,
-        "topic0": topics[0],
-        "topic1": topics[1],
-        "topic2": topics[2],
-        "topic3": topics[3],
-        "data": log.data,
-    }
+#: The columns of a raw_logs row, in the order _log_row gives their values (the table's, so that SQLite's
+#: statement takes the rows as they are).
+_LOG_COLUMNS = (
+    "block_number",
+    "log_index",
+    "chain_id",
+    "block_hash",
+    "tx_hash",
+    "tx_index",
+    "address",
+    "topic0",
+    "topic1",
+    "topic2",
+    "topic3",
+    "data",
+)
+_BLOCK_COLUMNS = ("block_number", "block_hash", "parent_hash")
+_NO_TOPICS = (None, None, None, None)
 
 
-def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """INSERT `rows` with one driver executemany, skipping SQLAlchemy's per-row parameter processing.
+def _log_row(log: RawLog, chain_id: int) -> tuple[Any, ...]:
+    """The values of `log`'s row, in _LOG_COLUMNS order (absent topics NULL)."""
+    topics = log.topics
+    return (
+        log.block_number,
+        log.log_index,
+        chain_id,
+        log.block_hash,
+        log.tx_hash,
+        log.tx_index,
+        log.address,
+        *topics,
+        *_NO_TOPICS[len(topics) :],
+        log.data,
+    )
+
+
+def _insert_many(
+    conn: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """INSERT `rows` (values in `columns` order) with one driver executemany, skipping SQLAlchemy's per-row
+    parameter processing.
 
     That processing costs more than the inserts themselves here; it does nothing for these columns
-    (integers and strings only, no type conversions), so the driver gets the same values either way.
+    (integers and strings only, no type conversions), so the driver gets the same values either way. Rows
+    go to a positional driver (SQLite) as they are when the statement takes the columns in that order.
     """
-    compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(rows[0]))
+    compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(columns))
     if compiled.positional:
-        order = compiled.positiontup or []
-        conn.exec_driver_sql(compiled.string, [tuple(row[k] for k in order) for row in rows])
+        order = tuple(compiled.positiontup or ())
+        if order != columns:
+            where = [columns.index(k) for k in order]
+            rows = [tuple(row[i] for i in where) for row in rows]
+        conn.exec_driver_sql(compiled.string, list(rows))
     else:
-        conn.exec_driver_sql(compiled.string, rows)
+        conn.exec_driver_sql(compiled.string, [dict(zip(columns, row, strict=True)) for row in rows])
 
 
 def _raw_log(row: Any) -> RawLog:
@@ -285,17 +311,10 @@ class IndexDb:
             conn.execute(delete(t).where(t.c.block_number >= batch.from_block))
             conn.execute(delete(b).where(b.c.block_number >= batch.from_block))
             if batch.logs:
-                _insert_many(conn, t, [_log_row(log, chain_id) for log in batch.logs])
+                _insert_many(conn, t, _LOG_COLUMNS, [_log_row(log, chain_id) for log in batch.logs])
             keep = {ref.number: ref for ref in batch.blocks}
             keep[batch.last.number] = batch.last
-            _insert_many(
-                conn,
-                b,
-                [
-                    {"block_number": r.number, "block_hash": r.hash, "parent_hash": r.parent_hash}
-                    for r in keep.values()
-                ],
-            )
+            _insert_many(conn, b, _BLOCK_COLUMNS, [(r.number, r.hash, r.parent_hash) for r in keep.values()])
             if previous is not None:
                 # The old cursor block stays only while a stored log needs it for reorg checks.
                 has_logs = conn.execute(

@@ -18,6 +18,7 @@ from backend.ipfs import ContentStore
 from backend.ipfs.checks import ItemJob, check_item_bytes, check_items
 from backend.partition import Partitioner, chunked, open_partitioner
 from backend.release.fetch import fetch_checked, items_of, parent_link, resolve_release
+from backend.release.parquet import ParquetMirror, build_parquet
 from backend.session import Session
 from curation.batches import item_ref
 from curation.cid import CID
@@ -150,6 +151,8 @@ class BuiltRelease:
     report_markdown: str
     croissant: dict[str, Any]
     card: str
+    #: The Parquet files of the item rows and their listing `parquet.json` (outside the anchored digest).
+    parquet: ParquetMirror
 
     @property
     def manifest_bytes(self) -> bytes:
@@ -228,6 +231,7 @@ def build_release(
         session, dataset_id, folded, parent_info, params, scheme_id, shard_items
     )
     gateway = session.settings.ipfs_gateway or DEFAULT_GATEWAY
+    parquet = build_parquet(manifest)
     return BuiltRelease(
         dataset_id,
         folded.block,
@@ -236,9 +240,16 @@ def build_release(
         report,
         render_markdown(report),
         croissant(
-            manifest.doc, manifest.items, manifest.cid, manifest.sha256, gateway=gateway, parts=manifest.parts
+            manifest.doc,
+            manifest.items,
+            manifest.cid,
+            manifest.sha256,
+            gateway=gateway,
+            parts=manifest.parts,
+            parquet=parquet.listing,
         ),
         dataset_card(manifest.doc, manifest.cid, manifest.sha256, gateway=gateway),
+        parquet,
     )
 
 

@@ -34,7 +34,8 @@ class PublishedRelease:
     manifest_sha256: str
     state_block: int
     tx_hash: str
-    #: CIDs of the stored, pinned companions: report_json, report_md, croissant, card (same bytes as the files).
+    #: CIDs of the stored, pinned companions: report_json, report_md, croissant, card and parquet (the listing
+    #: `parquet.json`, which names each Parquet file's CID); the same bytes as the files.
     export_cids: dict[str, str]
     files: dict[str, Path] = field(default_factory=dict)
 
@@ -50,19 +51,24 @@ def release_exports(built: BuiltRelease) -> dict[str, tuple[str, bytes]]:
         "report_md": ("report.md", built.report_markdown.encode()),
         "croissant": ("croissant.json", json.dumps(built.croissant, indent=2).encode() + b"\n"),
         "card": ("README.md", built.card.encode()),
+        "parquet": ("parquet.json", built.parquet.data),
     }
 
 
 def write_release_files(
     built: BuiltRelease, out_dir: Path, exports: dict[str, tuple[str, bytes]] | None = None
 ) -> dict[str, Path]:
-    """manifest.json, parts, report.json, report.md, croissant.json and README.md under `out_dir`."""
+    """manifest.json, parts, report.json, report.md, croissant.json, README.md, parquet.json and the Parquet
+    files under `out_dir`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {"manifest": (out_dir / "manifest.json", built.manifest_bytes)}
     for name, (file_name, data) in (exports or release_exports(built)).items():
         files[name] = (out_dir / file_name, data)
     for part in built.manifest.parts:
         files[f"part{part.index}"] = (out_dir / part_file_name(part.index), part.data)
+    for pq_file in built.parquet.files:
+        key = "parquet_items" if pq_file.part is None else f"parquet_part{pq_file.part}"
+        files[key] = (out_dir / pq_file.name, pq_file.data)
     for path, data in files.values():
         path.write_bytes(data)
     return {name: path for name, (path, _) in files.items()}
@@ -71,7 +77,7 @@ def write_release_files(
 def publish_release(
     session: Session, built: BuiltRelease, signer: Signer | None = None, out_dir: Path | None = None
 ) -> PublishedRelease:
-    """Store the manifest, its parts, the report and the exports (pinned), then anchor the release.
+    """Store the manifest, its parts, the report, the exports and the Parquet files (pinned), then anchor.
 
     `signer` publishes (default: the session's). Everything is stored before the anchoring transaction, so a
     failed store leaves no anchor behind. ReleaseRaceError when another release of the dataset was anchored
@@ -93,6 +99,9 @@ def publish_release(
     stored = str(store.put_bytes(built.manifest_bytes, pin=True).cid)
     if stored != built.cid:
         raise StoreError(f"the store gave the manifest CID {stored}, expected {built.cid}")
+    for pq_file in built.parquet.files:  # before their listing, which names them
+        if str(store.put_bytes(pq_file.data, pin=True).cid) != pq_file.cid:
+            raise StoreError(f"the store gave Parquet file {pq_file.name} another CID than {pq_file.cid}")
     exports = release_exports(built)
     export_cids = {name: str(store.put_bytes(data, pin=True).cid) for name, (_, data) in exports.items()}
     receipt = client.publish_release(

@@ -1,29 +1,44 @@
-"""Verify an anchored release: rebuild it from chain logs and the store, compare with the anchor and the bytes."""
+"""Verify an anchored release: rebuild it from chain logs and the store, compare with the anchor and the bytes.
+
+The Parquet files (outside the anchored digest) are checked apart, on request, against the verified rows.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from backend.chainstate import StateBlockAhead, fold_at
 from backend.errors import ChainError, StoreError
 from backend.index import IndexEmptyError, SyncProgress
+from backend.ipfs import ContentStore
 from backend.ipfs.limits import get_manifest, get_manifest_part
 from backend.release.build import check_dataset_exists, prepare_dataset
 from backend.release.fetch import parent_link, resolve_release
+from backend.release.parquet import ParquetCheck, ParquetMismatch, check_parquet, read_listing
 from backend.session import Session
 from curation.canonical import sha256_hex
 from curation.jsondiff import diff_documents
-from curation.manifest import DEFAULT_SHARD_ITEMS, MANIFEST_SCHEMA_V2, MANIFEST_SCHEMAS, build_manifest
+from curation.manifest import (
+    DEFAULT_SHARD_ITEMS,
+    MANIFEST_SCHEMA_V2,
+    MANIFEST_SCHEMAS,
+    BuiltManifest,
+    build_manifest,
+)
 from curation.manifest_read import ManifestMismatch, load_manifest, load_part
 
-__all__ = ["VerifyResult", "verify_release"]
+__all__ = ["VerifyResult", "check_release_parquet", "verify_release"]
 
 
 @dataclass(frozen=True)
 class VerifyResult:
-    """Whether the rebuilt manifest equals the anchored one; `differences` says what differs when not."""
+    """Whether the rebuilt manifest equals the anchored one; `differences` says what differs when not.
+
+    `parquet` is the separate check of the Parquet files when a listing was given: it never changes `equal`.
+    """
 
     equal: bool
     differences: list[str]
@@ -33,6 +48,7 @@ class VerifyResult:
     rebuilt_sha256: str
     fetched_sha256: str | None
     state_block: int
+    parquet: ParquetCheck | None = None
 
 
 def verify_release(
@@ -44,12 +60,15 @@ def verify_release(
     fresh_index: bool = True,
     shard_items: int | None = None,
     progress: Callable[[SyncProgress], None] | None = None,
+    parquet: Path | str | None = None,
 ) -> VerifyResult:
     """Rebuild release `release` (latest when None) from chain logs and the store; compare with the anchor.
 
     Parameters come from the fetched manifest when it matches its anchor (else `params`, else the scheme's
     defaults); `params` given explicitly win, so a verifier can check a release against the parameters it
     expects. `fresh_index` reads every log again into an in-memory index instead of the shared database.
+    `parquet` (a `parquet.json` file as a Path, or its CID as a str) also checks the Parquet files it lists
+    against the verified canonical rows (check_release_parquet); the result is `VerifyResult.parquet`.
     """
     check_dataset_exists(session, dataset_id)
     store = session.need_store()
@@ -125,6 +144,11 @@ def verify_release(
                 load_part(get_manifest_part(store, part.cid), fetched_doc["item_parts"][part.index])
             except (StoreError, ManifestMismatch) as exc:
                 differences.append(f"manifest part {part.index}: {exc}")
+    parquet_check = None
+    if parquet is not None:
+        parquet_check = check_release_parquet(
+            store, parquet, rebuilt, info.manifest_cid, verified=not differences
+        )
     return VerifyResult(
         not differences,
         differences,
@@ -134,4 +158,30 @@ def verify_release(
         rebuilt.sha256,
         fetched_sha,
         info.state_block,
+        parquet_check,
     )
+
+
+def check_release_parquet(
+    store: ContentStore, source: Path | str, manifest: BuiltManifest, manifest_cid: str, *, verified: bool
+) -> ParquetCheck:
+    """The Parquet files listed by `source` (a `parquet.json` Path or CID) checked against `manifest`.
+
+    Only a `verified` manifest (rebuilt and equal to the anchor) is a reference: otherwise nothing is checked
+    and the result says why. A listing that cannot be read is a difference, never an exception, so a missing
+    or corrupt Parquet file cannot change the canonical verdict.
+    """
+    if not verified:
+        return ParquetCheck(
+            False,
+            [
+                "the Parquet files were not checked: the canonical manifest does not verify (see its differences)"
+            ],
+            0,
+            0,
+        )
+    try:
+        listing = read_listing(store, source)
+    except (ParquetMismatch, StoreError) as exc:
+        return ParquetCheck(False, [f"the Parquet listing {source} cannot be used: {exc}"], 0, 0)
+    return check_parquet(store, listing, manifest, manifest_cid=manifest_cid)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ __all__ = [
     "MANIFEST_FILE",
     "LocalManifest",
     "TrainerError",
+    "read_manifest_file",
+    "read_part",
 ]
 
 #: Name of the verified manifest inside a pull directory; parts sit beside it (see `part_file_name`).
@@ -69,24 +72,36 @@ class LocalManifest:
     @classmethod
     def load(cls, path: Path) -> LocalManifest:
         """Read `path` (a manifest file, or a pull directory holding manifest.json) and its parts."""
-        path = Path(path)
-        if path.is_dir():
-            path = path / MANIFEST_FILE
-        try:
-            data = _read_limited(path, MAX_MANIFEST_BYTES, "manifest")
-        except FileNotFoundError:
-            raise ConfigError(f"manifest {path} does not exist (run `curation pull` first)") from None
-        except OSError as exc:
-            raise ConfigError(f"manifest {path} cannot be read: {exc.strerror}") from None
+        path, data = read_manifest_file(path)
         doc = load_manifest(data)
         records: list[dict[str, Any]] = list(doc.get("items") or [])
         for entry in doc.get("item_parts") or []:
-            part_path = path.parent / part_file_name(int(entry.get("part", -1)))
-            try:
-                part = _read_limited(part_path, MAX_PART_BYTES, f"manifest part {entry.get('part')}")
-            except OSError:
-                raise ConfigError(
-                    f"manifest part {entry.get('part')} ({part_path.name}) is missing beside {path}"
-                ) from None
-            records.extend(load_part(part, entry))
+            records.extend(read_part(path, entry))
         return cls(path, data, doc, parse_items(records))
+
+
+def read_manifest_file(path: Path) -> tuple[Path, bytes]:
+    """(the manifest file's path, its bytes, at most MAX_MANIFEST_BYTES) of a manifest file or a pull
+    directory holding manifest.json; ConfigError says to pull first when it is missing."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / MANIFEST_FILE
+    try:
+        return path, _read_limited(path, MAX_MANIFEST_BYTES, "manifest")
+    except FileNotFoundError:
+        raise ConfigError(f"manifest {path} does not exist (run `curation pull` first)") from None
+    except OSError as exc:
+        raise ConfigError(f"manifest {path} cannot be read: {exc.strerror}") from None
+
+
+def read_part(manifest_path: Path, entry: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The item records of the part `entry` (of `item_parts`) beside `manifest_path`, checked against the
+    entry's sha256 and count (ManifestMismatch); ConfigError when the file is missing."""
+    part_path = manifest_path.parent / part_file_name(int(entry.get("part", -1)))
+    try:
+        part = _read_limited(part_path, MAX_PART_BYTES, f"manifest part {entry.get('part')}")
+    except OSError:
+        raise ConfigError(
+            f"manifest part {entry.get('part')} ({part_path.name}) is missing beside {manifest_path}"
+        ) from None
+    return load_part(part, entry)

@@ -23,6 +23,7 @@ from curation.manifest_read import ManifestItem, parse_items, part_file_name
 
 __all__ = [
     "ITEMS_DIR",
+    "NOT_FETCHED",
     "FetchOutcome",
     "PullProgress",
     "PullResult",
@@ -30,11 +31,15 @@ __all__ = [
     "file_mode",
     "item_path",
     "pull",
+    "verified_chunks",
+    "verified_copy",
 ]
 
 #: Items are stored as `<out>/items/<cid>`: content-addressed, so a resumed pull knows what it has.
 ITEMS_DIR: Final = "items"
 DEFAULT_WORKERS: Final = 4
+#: Status of an item a manifest-only pull left for later.
+NOT_FETCHED: Final = "not_fetched"
 
 
 class PullProgress:
@@ -54,8 +59,9 @@ def item_path(out_dir: Path, item: ManifestItem) -> Path:
     return out_dir / ITEMS_DIR / item.cid
 
 
-def _present(dest: Path, item: ManifestItem) -> bool:
-    """The file is there with the item's size, CID and sha256 (a resumed pull trusts nothing else)."""
+def verified_copy(dest: Path, item: ManifestItem) -> bool:
+    """The file is there with the item's size, CID and sha256 (a resumed pull, or a cache, trusts nothing
+    else)."""
     try:
         if dest.stat().st_size != item.size:
             return False
@@ -73,35 +79,38 @@ def file_mode() -> int:
     return 0o666 & ~mask
 
 
-def _fetch_one(store: ContentStore, item: ManifestItem, dest: Path, mode: int = 0o644) -> str:
-    if _present(dest, item):
-        return "already_present"
-
-    def checked() -> Iterator[bytes | memoryview]:
-        sha = hashlib.sha256()
-        size = 0
-        # Every block is verified against the CID as it arrives, and nothing past the item's declared size
-        # is read: content whose UnixFS root declares more is refused right after that root block.
+def verified_chunks(store: ContentStore, item: ManifestItem) -> Iterator[bytes | memoryview]:
+    """The item's bytes as they arrive, every block verified against its CID by the store, nothing read past
+    the item's declared size; after the last chunk, TrainerError unless the sha256 and size are the
+    manifest's (so whoever consumes this keeps nothing until it has run to the end). The one verified read
+    of an item: `pull` writes it to a file, `stream.StreamingDataset` serves it."""
+    sha = hashlib.sha256()
+    size = 0
+    try:
+        # Content whose UnixFS root declares more than the item's size is refused right after that root block.
         for chunk in store.iter_bytes(item.cid, max_bytes=item.size):
             sha.update(chunk)
             size += len(chunk)
             yield chunk
-        # The CID holds; the manifest's sha256 and size must hold too, or the file is never renamed in.
-        if size != item.size or sha.hexdigest() != item.sha256:
-            raise TrainerError(
-                f"{item.ref} ({item.cid}) has {size} bytes with sha256 {sha.hexdigest()}, the manifest "
-                f"says {item.size} bytes with sha256 {item.sha256}"
-            )
-
-    try:
-        write_atomically(checked(), dest)
-        os.chmod(dest, mode)
     except ContentTooLarge as exc:
         holds = f"holds {exc.declared} bytes" if exc.declared is not None else "holds more bytes"
         raise TrainerError(
             f"{item.ref} ({item.cid}) {holds}, more than its declared size of {item.size} bytes in the "
             f"manifest: refused without reading or writing past {item.size} bytes, and nothing was kept"
         ) from None
+    # The CID holds; the manifest's sha256 and size must hold too.
+    if size != item.size or sha.hexdigest() != item.sha256:
+        raise TrainerError(
+            f"{item.ref} ({item.cid}) has {size} bytes with sha256 {sha.hexdigest()}, the manifest "
+            f"says {item.size} bytes with sha256 {item.sha256}"
+        )
+
+
+def _fetch_one(store: ContentStore, item: ManifestItem, dest: Path, mode: int = 0o644) -> str:
+    if verified_copy(dest, item):
+        return "already_present"
+    write_atomically(verified_chunks(store, item), dest)  # renamed in only once every byte verified
+    os.chmod(dest, mode)
     return "fetched"
 
 
@@ -164,6 +173,8 @@ class PullResult:
     removed: tuple[Path, ...]  # copies of excluded items deleted from an earlier pull
     report_json: Path
     report_md: Path
+    manifest_only: bool = False
+    not_fetched: int = 0  # items left for later (a manifest-only pull)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -177,6 +188,8 @@ class PullResult:
             "items": self.items,
             "fetched": self.fetched,
             "already_present": self.already_present,
+            "manifest_only": self.manifest_only,
+            "not_fetched": self.not_fetched,
             "excluded": [
                 {"item_id": str(c.item_id), "reason": c.reason, "detail": c.detail}
                 for c in self.excluded.values()
@@ -201,6 +214,7 @@ def pull(
     *,
     workers: int = DEFAULT_WORKERS,
     progress: PullProgress | None = None,
+    manifest_only: bool = False,
 ) -> PullResult:
     """Pull release `release` (the latest when None) of `dataset` (id or name) into `out_dir`.
 
@@ -211,6 +225,8 @@ def pull(
     4. write manifest.json (+ parts), pull-report.json and ATTRIBUTION.md.
     A failed item does not stop the others; the pull then raises TrainerError naming each failed item, and
     running it again fetches only what is missing.
+    With `manifest_only`, step 3 is left out: no item's bytes are read or written (the report counts them as
+    not fetched); a later pull into the same directory, or a `stream.StreamingDataset`, fetches them.
     """
     hooks = progress or PullProgress()
     hooks.stage("resolving the release on-chain")
@@ -237,8 +253,11 @@ def pull(
             path.unlink()
             removed.append(path)
     wanted = [i for i in items if i.item_id not in excluded]
-    hooks.stage(f"fetching {len(wanted)} items")
-    outcome = fetch_items(client.store, wanted, out_dir, workers=workers, progress=progress)
+    if manifest_only:
+        outcome = FetchOutcome(status=dict.fromkeys((i.item_id for i in wanted), NOT_FETCHED))
+    else:
+        hooks.stage(f"fetching {len(wanted)} items")
+        outcome = fetch_items(client.store, wanted, out_dir, workers=workers, progress=progress)
     if outcome.failures:
         shown = "; ".join(f"{by_id[k].ref}: {msg}" for k, msg in sorted(outcome.failures.items()))
         raise TrainerError(
@@ -292,6 +311,8 @@ def pull(
         removed=tuple(removed),
         report_json=json_path,
         report_md=md_path,
+        manifest_only=manifest_only,
+        not_fetched=sum(1 for s in outcome.status.values() if s == NOT_FETCHED),
     )
 
 

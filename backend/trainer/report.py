@@ -84,7 +84,7 @@ def build_pull_report(
                 "attribution_required": attribution_required.get(addr, False),
             }
         )
-    counts = {"fetched": 0, "already_present": 0}
+    counts = {"fetched": 0, "already_present": 0, "not_fetched": 0}
     for item in kept:
         counts[status.get(item.item_id, "fetched")] += 1
     return {
@@ -98,6 +98,7 @@ def build_pull_report(
             "bytes": str(sum(i.size for i in kept)),
             "fetched": counts["fetched"],
             "already_present": counts["already_present"],
+            "not_fetched": counts["not_fetched"],
             "excluded": len(excluded),
         },
         "excluded": [{"item_id": str(k), **excluded[k]} for k in sorted(excluded)],
@@ -136,7 +137,13 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         f"- state block: {rel.get('state_block')}; consent re-checked at block {report['consent_checked_at_block']}",
         f"- dataset use: {ds.get('use_flags', '')}",
         f"- items: {tot['items']} ({tot['bytes']} bytes), fetched now {tot['fetched']}, already present "
-        f"{tot['already_present']}, excluded {tot['excluded']}",
+        f"{tot['already_present']}, excluded {tot['excluded']}"
+        + (
+            f", not fetched {tot['not_fetched']} (a manifest-only pull: `curation pull` into this directory "
+            "fetches them)"
+            if tot.get("not_fetched")
+            else ""
+        ),
         "",
         "## Licenses",
         "",

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from backend.trainer.catalog import ItemCatalog
 from backend.trainer.items import LocalManifest, TrainerError
 from backend.trainer.pull import ITEMS_DIR
 from backend.trainer.report import REPORT_JSON
 from curation import safejson
 from curation.errors import InvalidInput
 from curation.manifest_read import ManifestItem
-from curation.sampler import WeightedSampler
+from curation.sampler import WeightedSampler, WeightTable
 
 __all__ = [
     "MAX_PULL_REPORT_BYTES",
@@ -23,6 +24,8 @@ __all__ = [
     "PulledDataset",
     "RankSamples",
     "ShardedSampler",
+    "SkipExcluded",
+    "describe",
     "import_extra",
     "read_exclusions",
 ]
@@ -44,7 +47,7 @@ class ShardedSampler:
 
     def __init__(
         self,
-        weights: Sequence[tuple[int, int]],
+        weights: WeightTable | Sequence[tuple[int, int]],
         manifest_digest: bytes,
         *,
         seed: int,
@@ -59,9 +62,10 @@ class ShardedSampler:
             raise InvalidInput("a sharded sampler needs at least one worker")
         if sorted(set(chosen)) != chosen:
             raise InvalidInput(f"workers must be distinct and ascending, got {chosen}")
+        table = weights if isinstance(weights, WeightTable) else WeightTable.from_pairs(weights)
         self._samplers = [
             WeightedSampler(
-                weights,
+                table,
                 manifest_digest,
                 seed=seed,
                 count=count,
@@ -73,9 +77,13 @@ class ShardedSampler:
             for w in chosen
         ]
         self._workers = chosen
+        self.table = table
 
     @classmethod
-    def for_manifest(cls, manifest: LocalManifest, **kwargs: Any) -> ShardedSampler:
+    def for_manifest(cls, manifest: LocalManifest | ItemCatalog, **kwargs: Any) -> ShardedSampler:
+        """The sampler of a manifest read whole (LocalManifest) or opened for scale (ItemCatalog)."""
+        if isinstance(manifest, ItemCatalog):
+            return cls(manifest.table, manifest.digest, **kwargs)
         return cls(manifest.weights, manifest.digest, **kwargs)
 
     def __len__(self) -> int:
@@ -92,17 +100,21 @@ class ShardedSampler:
         positions = [s.position for s in self._samplers]
         return positions.index(min(positions))
 
-    def indexed(self) -> Iterator[tuple[int, int]]:
-        """(global index k, item id) from the current position; each one advances the position."""
+    def rows(self) -> Iterator[tuple[int, int]]:
+        """(global index k, row of the item in ascending-id order) from the current position; each one
+        advances the position."""
         w = self._next_worker()
         while True:
-            sampler = self._samplers[w]
-            k = next(sampler.indices(), None)
-            if k is None:  # round-robin order: once one worker is done, every later sample is past `count`
+            nxt = self._samplers[w].step()  # advances that worker by one
+            if nxt is None:  # round-robin order: once one worker is done, every later sample is past `count`
                 return
-            item = next(iter(sampler))  # advances that worker by one
-            yield k, item
+            yield nxt
             w = (w + 1) % len(self._samplers)
+
+    def indexed(self) -> Iterator[tuple[int, int]]:
+        """(global index k, item id) from the current position; each one advances the position."""
+        for k, row in self.rows():
+            yield k, self.table.item_id(row)
 
     def __iter__(self) -> Iterator[int]:
         for _k, item in self.indexed():
@@ -127,6 +139,42 @@ class ShardedSampler:
         positions = [s.position for s in self._samplers]
         if max(positions) - min(positions) > 1 or positions != sorted(positions, reverse=True):
             raise InvalidInput(f"sampler state is not a round-robin position: worker positions {positions}")
+
+
+def describe(k: int, item: ManifestItem) -> dict[str, Any]:
+    """What every example of global sample k says of its item: only strings and small ints, so that any
+    collate function (PyTorch's default one too) takes it; the item id is a decimal string (a batch leaf's
+    passes 2**64)."""
+    return {
+        "item_id": str(item.item_id),
+        "ref": item.ref,
+        "k": k,
+        "cid": item.cid,
+        "license": item.license,
+        "contributor": item.contributor,
+    }
+
+
+class SkipExcluded:
+    """The one rule for samples that land on items excluded since the release (consent revoked, narrowed or
+    expired; `read_exclusions`): skipped, never served, and counted in `skipped`. Every rank skips the same
+    global indices, so the ranks still partition the one-rank run."""
+
+    def __init__(self, excluded: frozenset[int] | set[int]) -> None:
+        self.excluded = frozenset(excluded)
+        self.skipped = 0
+
+    def rows(self, sampler: ShardedSampler, limit: int | None = None) -> Iterator[tuple[int, int, int]]:
+        """(global index k, row, item id) of the sampler's samples that are kept, advancing it; it stops
+        after `limit` samples (kept or skipped) when one is given."""
+        for n, (k, row) in enumerate(sampler.rows()):
+            item_id = sampler.table.item_id(row)
+            if item_id in self.excluded:
+                self.skipped += 1
+            else:
+                yield k, row, item_id
+            if limit is not None and n + 1 >= limit:
+                return
 
 
 def read_exclusions(root: Path) -> frozenset[int]:
@@ -170,25 +218,14 @@ class PulledDataset:
     def examples(self, sampler: ShardedSampler, read: bool = True) -> Iterator[dict[str, Any]]:
         """One dict per sample (item id, global index k, CID, license, contributor, path, bytes if `read`);
         a sample that lands on an item excluded since the release is skipped, never served."""
-        by_id = {i.item_id: i for i in self.manifest.items}
-        for k, item_id in sampler.indexed():
-            if item_id in self.excluded:
-                continue
-            yield self.example(k, by_id[item_id], read)
+        items = self.manifest.items  # ascending item id: a sampler row is an index into it
+        for k, row, _item_id in SkipExcluded(self.excluded).rows(sampler):
+            yield self.example(k, items[row], read)
 
     def example(self, k: int, item: ManifestItem, read: bool = True) -> dict[str, Any]:
-        """The example of global sample k: only strings, bytes and small ints, so that any collate function
-        (PyTorch's default one too) takes it; the item id is a decimal string (a batch leaf's passes 2**64)."""
+        """The example of global sample k (`describe`) with the item's path, and its bytes if `read`."""
         path = self.path(item)
-        example: dict[str, Any] = {
-            "item_id": str(item.item_id),
-            "ref": item.ref,
-            "k": k,
-            "cid": item.cid,
-            "license": item.license,
-            "contributor": item.contributor,
-            "path": str(path),
-        }
+        example = {**describe(k, item), "path": str(path)}
         if read:
             try:
                 example["data"] = path.read_bytes()

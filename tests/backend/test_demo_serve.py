@@ -88,7 +88,7 @@ def test_serve_demo_answers_the_manifest_over_http_until_stopped(story: Story) -
         r = httpx.get(f"{server.url}/datasets/{story.result.dataset_id}/releases/1/manifest", timeout=30)
         assert r.status_code == 200
         assert hashlib.sha256(r.content).hexdigest() == story.result.manifest_sha256
-        assert r.headers["etag"] == f'"{story.result.manifest_cid}"'
+        assert r.headers["etag"] == f'"{story.result.manifest_sha256}"'
     finally:
         server.stop()
         thread.join(timeout=30)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import random
 
 import pytest
 from eth_abi import encode as abi_encode
@@ -11,6 +12,7 @@ from eth_utils import keccak
 from curation.cid import cid_v0, cid_v1_dag_pb, cid_v1_raw
 from curation.errors import InvalidInput
 from curation.merkle import (
+    LEAF_ABI_TYPES,
     Leaf,
     MerkleTree,
     cid_key,
@@ -38,6 +40,26 @@ def test_leaf_hash_is_double_keccak_of_the_documented_abi_encoding() -> None:
     assert leaf.encode() == inner
     assert leaf.hash() == keccak(keccak(inner))
     assert leaf.as_tuple() == (3, leaf.cid, leaf.sha256, 13, 2, 5, 1_700_000_000)
+
+
+def test_the_hand_written_encoding_is_eth_abis_on_random_leaves() -> None:
+    # Seeded, so the same 500 leaves every run: CIDs of every length a leaf may have (0 to 100 bytes, so
+    # padding of 0..31 bytes and multi-word tails) and every field at random up to its type's top.
+    rng = random.Random(20261203)
+    for _ in range(500):
+        fields = [
+            rng.randrange(2**32),
+            rng.randbytes(rng.randrange(101)),
+            rng.randbytes(32),
+            rng.choice([0, 2**64 - 1, rng.randrange(2**64)]),
+            rng.randrange(2**16),
+            rng.randrange(2**16),
+            rng.choice([0, 2**64 - 1, rng.randrange(2**64)]),
+        ]
+        leaf = Leaf(*fields)
+        expected = abi_encode(list(LEAF_ABI_TYPES), fields)
+        assert leaf.encode() == expected
+        assert leaf.hash() == keccak(keccak(expected))
 
 
 def test_known_leaf_hash_vector() -> None:

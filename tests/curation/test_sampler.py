@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
+from bisect import bisect_right
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from curation.errors import InvalidInput
-from curation.sampler import WAD, WeightedSampler, draw, shard_of
+from curation.sampler import (
+    BYTES_PER_ITEM,
+    MAX_ITEM_ID,
+    WAD,
+    WeightedSampler,
+    WeightTable,
+    draw,
+    shard_of,
+)
 
 DIGEST = hashlib.sha256(b"manifest").digest()
 WEIGHTS = [(2, WAD // 2), (5, 0), (9, WAD // 4), (11, WAD // 8), (40, WAD // 8)]
@@ -165,3 +176,102 @@ def test_different_seed_or_digest_gives_a_different_sequence() -> None:
 def test_bad_inputs_are_rejected(kw: dict[str, Any], needle: str) -> None:
     with pytest.raises(InvalidInput, match=needle):
         sampler(**kw)
+
+
+# -- the numpy tables against the pure-Python sampler they replaced -----------------------------------------
+
+
+def reference_items(weights: list[tuple[int, int]], digest: bytes, seed: int, ks: range) -> list[int]:
+    """The sampler before numpy (kept here as the oracle, and as the benchmark's reference): Python lists of
+    ids and cumulative weights, bisect_right of each draw."""
+    ids, cum, total = [], [], 0
+    for item_id, weight in weights:
+        total += weight
+        ids.append(item_id)
+        cum.append(total)
+    return [ids[bisect_right(cum, draw(seed, digest, k))] for k in ks]
+
+
+def _split_wad(cuts: list[int], zeros: list[bool]) -> list[int]:
+    """Weights summing to WAD from sorted cut points; some forced to zero (their share goes to a neighbour)."""
+    bounds = [0, *sorted(cuts), WAD]
+    weights = [b - a for a, b in itertools.pairwise(bounds)]
+    for i, z in enumerate(zeros[: len(weights) - 1]):
+        if z:
+            weights[i + 1] += weights[i]
+            weights[i] = 0
+    return weights
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(
+    st.lists(st.integers(0, WAD), min_size=0, max_size=40),
+    st.lists(st.booleans(), max_size=40),
+    st.lists(st.integers(0, MAX_ITEM_ID), min_size=41, max_size=41, unique=True),
+    st.integers(0, 2**256 - 1),
+    st.integers(1, 4),
+)
+def test_numpy_sampler_gives_the_pure_python_sequence(
+    cuts: list[int], zeros: list[bool], ids: list[int], seed: int, world_size: int
+) -> None:
+    weights = _split_wad(cuts, zeros)
+    pairs = list(zip(sorted(ids)[: len(weights)], weights, strict=True))
+    count = 97
+    expected = reference_items(pairs, DIGEST, seed, range(count))
+    single = WeightedSampler(pairs, DIGEST, seed=seed, count=count)
+    assert list(single) == expected
+    assert [single.item_at(k) for k in (0, 5, 96)] == [expected[0], expected[5], expected[96]]
+    # Shards over one shared table, from its arrays, give the same samples.
+    table = WeightTable.from_pairs(pairs)
+    for rank in range(world_size):
+        shard = WeightedSampler(table, DIGEST, seed=seed, count=count, world_size=world_size, rank=rank)
+        assert shard.table is table
+        assert list(shard) == expected[rank::world_size]
+
+
+def test_the_table_holds_numpy_arrays_not_python_objects() -> None:
+    n = 50_000
+    rng = np.random.default_rng(1)
+    raw = rng.integers(0, 2**20, n, dtype=np.int64)
+    weights = raw * (WAD // int(raw.sum()))
+    weights[-1] += WAD - int(weights.sum())
+    ids = np.arange(1, n + 1, dtype=np.uint64)
+    table = WeightTable(np.zeros(n, dtype=np.uint64), ids, weights)
+    for array, dtype in ((table.cum, np.int64), (table.ids_hi, np.uint64), (table.ids_lo, np.uint64)):
+        assert isinstance(array, np.ndarray)
+        assert array.dtype == dtype
+        assert array.shape == (n,)
+    assert table.nbytes == BYTES_PER_ITEM * n
+    assert not hasattr(table, "__dict__")  # __slots__: the three arrays are all it holds
+    s = WeightedSampler(table, DIGEST, seed=3, count=300)
+    pairs = list(zip(ids.tolist(), weights.tolist(), strict=True))
+    assert list(s) == reference_items(pairs, DIGEST, 3, range(300))
+
+
+def test_leaf_ids_past_2_64_survive_the_two_word_table() -> None:
+    leaf = (1 << 64) + (7 << 32) + 3
+    s = sampler(weights=[(1, WAD // 2), (leaf, WAD // 2)], count=64)
+    assert set(s) == {1, leaf}
+
+
+@pytest.mark.parametrize(
+    ("ids", "weights", "needle"),
+    [
+        ([1, 2], [WAD, -1], "weight of item 2 must be >= 0"),
+        ([2, 1], [WAD // 2, WAD // 2], "strictly increasing item id; 1 follows 2"),
+        ([1, 2], [WAD, 1], r"sum to exactly 10\*\*18 \(wad\), got 1000000000000000001"),
+        ([1, 2], [2**62, 2**62], r"got 9223372036854775808"),  # exact, past int64
+    ],
+)
+def test_array_tables_check_the_same_rules(ids: list[int], weights: list[int], needle: str) -> None:
+    with pytest.raises(InvalidInput, match=needle):
+        WeightTable(
+            np.zeros(len(ids), dtype=np.uint64),
+            np.array(ids, dtype=np.uint64),
+            np.array(weights, dtype=np.int64),
+        )
+
+
+def test_ids_of_2_128_or_more_are_refused() -> None:
+    with pytest.raises(InvalidInput, match=r"2\*\*128 or more"):
+        sampler(weights=[(1 << 128, WAD)])

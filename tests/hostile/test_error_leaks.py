@@ -24,6 +24,7 @@ import pytest
 from web3 import Web3
 from web3.providers.rpc import HTTPProvider
 
+from backend.api.immutable import VerifiedBytes
 from backend.api.readmodel import InMemoryReadModel
 from backend.chain.signatures import erc1271_accepts
 from backend.ipfs import EmbeddedStore
@@ -94,8 +95,9 @@ class _StoreBackedModel(InMemoryReadModel):
         super().__init__()
         self._store = store
 
-    def manifest(self, dataset_id: int, number: int) -> tuple[bytes, str]:
-        return self._store.get_bytes(MISSING), MISSING
+    def manifest(self, dataset_id: int, number: int) -> VerifiedBytes:
+        data = self._store.get_bytes(MISSING)
+        raise AssertionError(f"the store gave {len(data)} bytes for a CID it does not hold")
 
 
 MISSING = str(compute_cid(b"a manifest this store never received").cid)

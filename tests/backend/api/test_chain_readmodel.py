@@ -26,11 +26,13 @@ from backend.chain.voting import DatasetParams, VotingClient
 from backend.chainstate import StateBlockAhead
 from backend.demo import DemoResult, run_demo
 from backend.errors import ConfigError, StoreError
-from backend.ipfs import open_store
+from backend.ipfs import EmbeddedStore, open_store
+from backend.ipfs.base import CidLike
 from backend.release import RebuildMismatch, build_release, publish_release, rebuild_report
 from backend.session import Session
 from backend.settings import Settings
 from curation.batches import leaf_item_id
+from curation.cid import CID
 from curation.events import DatasetParamsSet, ProposalCreated
 from curation.governance import ProposalKind, Support
 from curation.manifest_read import ManifestMismatch
@@ -118,15 +120,21 @@ def test_latest_release_is_the_anchored_one(client: TestClient, story: Story) ->
     assert _json(client, "/datasets/1/releases/1") == latest
 
 
-def test_manifest_bytes_are_the_anchored_bytes_with_the_cid_as_etag(client: TestClient, story: Story) -> None:
+def test_manifest_bytes_are_the_anchored_bytes_with_their_sha256_as_etag(
+    client: TestClient, story: Story
+) -> None:
     r = client.get("/datasets/1/releases/1/manifest")
     assert r.status_code == 200
     assert hashlib.sha256(r.content).hexdigest() == story.result.manifest_sha256
     assert r.content == (Path(story.result.release_dir) / "manifest.json").read_bytes()
     assert r.content == story.session.need_store().get_bytes(story.result.manifest_cid)
-    assert r.headers["etag"] == f'"{story.result.manifest_cid}"'
+    assert r.headers["etag"] == f'"{story.result.manifest_sha256}"'
     again = client.get("/datasets/1/releases/1/manifest", headers={"If-None-Match": r.headers["etag"]})
     assert again.status_code == 304
+    by_cid = client.get(
+        "/datasets/1/releases/1/manifest", headers={"If-None-Match": f'"{story.result.manifest_cid}"'}
+    )
+    assert by_cid.status_code == 304
 
 
 def test_weights_come_from_the_manifest_and_sum_to_one_wad(client: TestClient, story: Story) -> None:
@@ -544,3 +552,94 @@ def test_a_report_from_before_parameter_changes_were_reported_lists_none(
     report = ChainReadModel(session, ttl=60, clock=FakeClock()).report(ids["ds"], 1)
     assert report.parameter_changes == []
     assert report.manifest_cid == session.releases().get_release(ids["ds"], 1).manifest_cid
+
+
+# --- manifest parts: fetched by CID, checked against the sha256 the anchored manifest lists, cached ---------
+
+
+class _TamperingStore(EmbeddedStore):
+    """An embedded store that, once `tamper` is set, answers one CID with other bytes: a fault a CID-checking
+    store cannot produce (a broken gateway can), so it is injected."""
+
+    tamper: tuple[str, bytes] | None = None
+
+    def get_bytes(self, cid: CidLike, *, max_bytes: int | None = None) -> bytes:
+        if self.tamper is not None and str(CID.parse(cid)) == self.tamper[0]:
+            return self.tamper[1]
+        return super().get_bytes(cid, max_bytes=max_bytes)
+
+
+def _parted(chain: Chain, tmp_path: Path) -> tuple[ChainReadModel, _TamperingStore, Any, int]:
+    """A published release of 2 items per part, and a read model over a store that can be made to lie."""
+    s, ids = governed(chain, tmp_path / "store")
+    built = build_release(s.session(), ids["ds"], shard_items=2)
+    assert len(built.manifest.parts) >= 2
+    publish_release(s.session(), built, chain.admin)
+    store = _TamperingStore(s.store_dir)
+    settings = Settings.model_validate({"home": tmp_path / "home", "db": "sqlite://"})
+    session = Session(chain.w3, chain.deployment, settings, store=store)
+    return ChainReadModel(session, ttl=60, clock=FakeClock()), store, built, ids["ds"]
+
+
+def _client(model: ChainReadModel, tmp_path: Path) -> TestClient:
+    (tmp_path / "api").mkdir()
+    settings = make_settings(tmp_path / "api", api_chain_id=None)
+    return TestClient(create_app(settings, model, model.session.need_store(), model.session.deployment))
+
+
+def test_parts_are_served_as_the_manifest_lists_them_and_an_unlisted_part_is_404(
+    chain: Chain, tmp_path: Path
+) -> None:
+    model, _, built, ds = _parted(chain, tmp_path)
+    listed = json.loads(built.manifest_bytes)["item_parts"]
+    with _client(model, tmp_path) as client:
+        for entry, part in zip(listed, built.manifest.parts, strict=True):
+            r = client.get(f"/datasets/{ds}/releases/1/parts/{entry['part']}")
+            assert r.status_code == 200, r.text
+            assert r.content == part.data
+            assert r.headers["etag"] == f'"{entry["sha256"]}"' == f'"{hashlib.sha256(r.content).hexdigest()}"'
+            assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
+            ranged = client.get(
+                f"/datasets/{ds}/releases/1/parts/{entry['part']}", headers={"Range": "bytes=-7"}
+            )
+            assert (ranged.status_code, ranged.content) == (206, part.data[-7:])
+        r = client.get(f"/datasets/{ds}/releases/1/parts/{len(listed)}")
+        assert (r.status_code, r.json()["code"]) == (404, "not-found")
+        assert f"lists {len(listed)} manifest parts" in r.json()["detail"]
+        assert client.get(f"/datasets/{ds}/releases/2/parts/0").status_code == 404
+
+
+def test_a_part_the_store_serves_wrong_is_502_and_never_cached(chain: Chain, tmp_path: Path) -> None:
+    model, store, built, ds = _parted(chain, tmp_path)
+    model.manifest(ds, 1)  # the manifest and its parts fetched honestly once; the store lies from now on
+    part = built.manifest.parts[0]
+    store.tamper = (part.cid, part.data.replace(b'"item_id"', b'"item_jd"', 1))
+    with _client(model, tmp_path) as client:
+        r = client.get(f"/datasets/{ds}/releases/1/parts/{part.index}")
+        assert (r.status_code, r.json()["code"]) == (502, "integrity-error")
+        assert f"expected {part.sha256}" in r.json()["detail"]
+        assert model.cached_document(ds, 1, part.index) is None  # refused bytes are not kept
+        assert client.get(f"/datasets/{ds}/releases/1/parts/{part.index}").status_code == 502
+        store.tamper = None
+        r = client.get(f"/datasets/{ds}/releases/1/parts/{part.index}")
+        assert (r.status_code, r.content) == (200, part.data)
+    held = model.cached_document(ds, 1, part.index)
+    assert held is not None
+    assert held.data == part.data
+
+
+def test_the_document_cache_keeps_within_its_byte_budget(chain: Chain, tmp_path: Path) -> None:
+    """Room for the largest part but not for two: each fetch evicts the least recently used one."""
+    honest, _, built, ds = _parted(chain, tmp_path)
+    budget = max(len(p.data) for p in built.manifest.parts)
+    assert len(built.manifest_bytes) > budget
+    model = ChainReadModel(honest.session, ttl=60, clock=FakeClock(), cache_bytes=budget)
+    first, second = built.manifest.parts[:2]
+    assert model.manifest_part(ds, 1, first.index).data == first.data
+    assert model.cached_document(ds, 1, first.index) is not None
+    assert model.manifest_part(ds, 1, second.index).data == second.data
+    assert model.cached_document(ds, 1, first.index) is None  # evicted
+    assert model.cached_document(ds, 1, second.index) is not None
+    assert model.manifest(ds, 1).data == built.manifest_bytes  # larger than the budget: served, not kept
+    assert model.cached_document(ds, 1, None) is None
+    assert model.manifest_part(ds, 1, first.index).data == first.data  # fetched and checked again

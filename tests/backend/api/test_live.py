@@ -85,6 +85,33 @@ def test_manifest_and_etag_over_http(live: LiveServer) -> None:
         assert http.get("/datasets/5").json()["code"] == "not-found"
 
 
+def _raw(port: int, request: bytes) -> bytes:
+    """Everything uvicorn sends for one request on a connection it then closes (HEAD framing, byte for byte)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as conn:
+        conn.sendall(request)
+        chunks = []
+        while chunk := conn.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_head_and_ranges_over_http(live: LiveServer) -> None:
+    """HEAD sends the headers of GET and no body (the next response would be corrupted otherwise); a 206 is
+    exactly the range asked for."""
+    path = "/datasets/1/releases/1/manifest"
+    with httpx.Client(base_url=live.url) as http:
+        full = http.get(path)
+        ranged = http.get(path, headers={"Range": "bytes=3-12"})
+    assert (ranged.status_code, ranged.content) == (206, full.content[3:13])
+    assert ranged.headers["content-range"] == f"bytes 3-12/{len(full.content)}"
+    answer = _raw(live.port, f"HEAD {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 ")
+    assert f"content-length: {len(full.content)}".encode() in head.lower()
+    assert f"etag: {full.headers['etag']}".encode() in head.lower()
+    assert body == b""
+
+
 def test_sign_in_and_upload_over_http(live: LiveServer, clock: FakeClock, store: EmbeddedStore) -> None:
     data = os.urandom(40_000)
     with httpx.Client(base_url=live.url) as http:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
 
 from backend.chain.logs import RawLog, RpcLogFetcher, Verify
-from backend.chain.rpc import InconsistentAnswerError, RpcFaultError
+from backend.chain.rpc import InconsistentAnswerError, RpcFaultError, hex_text, quantity
 from tests.backend.chain.replay import Case, fetch_all, log_from_json, replaying
 
 
@@ -139,3 +140,85 @@ def test_a_silent_node_is_reported_with_the_wait_that_ran_out() -> None:
     assert "last error: no answer within 0.2 s (read timeout)" in message
     assert "CURATION_RPC_TIMEOUT" in message
     assert fetcher.stats.faults >= 2  # retried before giving up
+
+
+# --- RawLog.from_rpc: the fast path for a node's JSON and the general one agree ------------------------------
+
+
+def _reference(raw: Any) -> RawLog:
+    """RawLog.from_rpc as it was before its fast path: every field through hex_text and quantity."""
+    return RawLog(
+        block_number=quantity(raw["blockNumber"]),
+        block_hash=hex_text(raw["blockHash"]),
+        tx_hash=hex_text(raw["transactionHash"]),
+        tx_index=quantity(raw["transactionIndex"]),
+        log_index=quantity(raw["logIndex"]),
+        address=hex_text(raw["address"]),
+        topics=tuple(hex_text(t) for t in raw["topics"]),
+        data=hex_text(raw["data"]),
+    )
+
+
+def _result(build: Any, raw: Any) -> Any:
+    try:
+        return build(raw)
+    except Exception as exc:  # the comparison is of the type and message
+        return (type(exc), str(exc))
+
+
+_NODE_LOG: dict[str, Any] = {
+    "address": "0xE7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+    "topics": ["0xDDF252AD" + "1" * 56, "0x" + "0" * 64],
+    "data": "0x" + "Ab" * 32,
+    "blockNumber": "0x1f",
+    "blockHash": "0x" + "C" * 64,
+    "transactionHash": "0X" + "d" * 64,
+    "transactionIndex": "0x0",
+    "logIndex": "0xA",
+    "removed": False,
+}
+
+
+def _variants() -> list[Any]:
+    out: list[Any] = [_NODE_LOG, {**_NODE_LOG, "topics": []}]
+    odd: list[tuple[str, Any]] = [
+        ("blockNumber", 31),  # web3's formatters give ints
+        ("logIndex", 10),
+        ("blockHash", bytes(32)),  # and bytes
+        ("topics", [bytes(32), "0x01"]),
+        ("topics", ("0x01",)),  # a tuple is not what a node sends, but it is iterable
+        ("topics", "0x01"),  # a string is iterable too: each character is refused
+        ("topics", ["0x01", 5]),
+        ("topics", ["0x01", "01"]),
+        ("data", "Ab"),
+        ("data", None),
+        ("address", 5),
+        ("blockNumber", "0X1f"),  # quantity takes only 0x
+        ("blockNumber", "1f"),
+        ("blockNumber", "0xzz"),
+        ("transactionIndex", "0x"),
+        ("logIndex", True),
+        ("logIndex", 1.5),
+        ("blockHash", "0x"),
+        ("transactionHash", ["0x00"]),
+    ]
+    out += [{**_NODE_LOG, key: value} for key, value in odd]
+    # Prefixes spread over fields of one and three characters: each field must start 0x on its own.
+    out.append({**_NODE_LOG, "blockHash": "0", "transactionHash": "x0X", "address": "x0", "data": "x0x"})
+    out.append({**_NODE_LOG, "blockHash": "0x", "transactionHash": "0", "address": "x0x", "data": "0x"})
+    out += [{k: v for k, v in _NODE_LOG.items() if k != key} for key in _NODE_LOG if key != "removed"]
+    out += [None, [], "0x00", {"blockNumber": "0x1"}]
+    return out
+
+
+@pytest.mark.parametrize("raw", _variants())
+def test_a_log_is_read_from_any_answer_exactly_as_hex_text_and_quantity_read_it(raw: Any) -> None:
+    assert _result(RawLog.from_rpc, raw) == _result(_reference, raw)
+
+
+def test_a_nodes_log_is_normalised_to_lowercase_hex() -> None:
+    log = RawLog.from_rpc(_NODE_LOG)
+    assert (log.block_number, log.log_index, log.tx_index) == (31, 10, 0)
+    assert log.address == "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512"
+    assert log.topics == ("0xddf252ad" + "1" * 56, "0x" + "0" * 64)
+    assert (log.block_hash, log.tx_hash, log.data) == ("0x" + "c" * 64, "0x" + "d" * 64, "0x" + "ab" * 32)

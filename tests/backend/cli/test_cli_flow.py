@@ -168,7 +168,7 @@ def test_the_whole_story_through_the_cli(world: World) -> None:
 
     released = w.json("release", "1", "--dev-account", "0")
     assert (released["release"], released["items"], released["excluded"]) == (1, 3, 1)  # the revoked leaf
-    assert set(released["export_cids"]) == {"report_json", "report_md", "croissant", "card"}
+    assert set(released["export_cids"]) == {"report_json", "report_md", "croissant", "card", "parquet"}
     assert json.loads(Path(released["files"]["croissant"]).read_text())["conformsTo"].endswith(
         "croissant/1.1"
     )

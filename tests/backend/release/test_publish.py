@@ -32,7 +32,7 @@ def test_release_is_built_published_fetched_and_verified(chain: Chain, tmp_path:
     print(built.report_markdown)
     published = publish_release(session, built, chain.admin, out_dir=tmp_path / "out")
     assert published.number == 1
-    assert set(published.export_cids) == {"report_json", "report_md", "croissant", "card"}
+    assert set(published.export_cids) == {"report_json", "report_md", "croissant", "card", "parquet"}
     for name, cid in published.export_cids.items():  # stored, pinned, and the same bytes as the file
         assert s.store.get_bytes(cid) == published.files[name].read_bytes()
         assert CID.parse(cid) in s.store.pins()
@@ -40,8 +40,11 @@ def test_release_is_built_published_fetched_and_verified(chain: Chain, tmp_path:
     fetched = fetch_manifest(chain.w3, chain.deployment, s.store, ids["ds"])
     assert fetched.data == built.manifest_bytes
     assert fetched.sha256 == sha256_hex(built.manifest_bytes)
-    result = verify_release(session, ids["ds"])
+    result = verify_release(session, ids["ds"], parquet=published.files["parquet"])
     assert result.equal, result.differences
+    assert result.parquet is not None
+    assert result.parquet.equal, result.parquet.differences
+    assert published.files["parquet_items"].read_bytes() == built.parquet.files[0].data
 
 
 def test_a_release_built_before_another_was_anchored_is_refused(chain: Chain, tmp_path: Path) -> None:

@@ -49,15 +49,21 @@ def test_releases_in_order_and_latest(client: TestClient) -> None:
     assert client.get("/datasets/1/releases/1").json() == rows[0]
 
 
-def test_manifest_bytes_are_served_as_published_with_the_cid_as_etag(client: TestClient) -> None:
+def test_manifest_bytes_are_served_as_published_with_the_sha256_as_etag(client: TestClient) -> None:
     release = client.get("/datasets/1/releases/2").json()
     r = client.get("/datasets/1/releases/2/manifest")
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/json"
     assert str(compute_cid(r.content).cid) == release["manifest_cid"]
     assert hashlib.sha256(r.content).hexdigest() == release["manifest_sha256"]
-    assert r.headers["etag"] == f'"{release["manifest_cid"]}"'
+    assert r.headers["etag"] == f'"{release["manifest_sha256"]}"'
+    assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert r.headers["accept-ranges"] == "bytes"
     assert json.loads(r.content)["release"] == 2
+    old = client.get(
+        "/datasets/1/releases/2/manifest", headers={"If-None-Match": f'"{release["manifest_cid"]}"'}
+    )
+    assert old.status_code == 304  # the CID ETag served before still names these bytes
 
 
 def test_manifest_if_none_match_gives_304_only_for_the_current_etag(client: TestClient) -> None:
