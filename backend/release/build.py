@@ -15,14 +15,13 @@ from backend.chainstate import FoldedChain, admit_dataset_batches, fold_at
 from backend.errors import StoreError
 from backend.index import SyncProgress
 from backend.ipfs import ContentStore
-from backend.ipfs.checks import ItemJob, check_item_bytes, check_items
+from backend.ipfs.checks import ItemJob, check_items
 from backend.partition import Partitioner, chunked, open_partitioner
 from backend.release.fetch import fetch_checked, items_of, parent_link, resolve_release
 from backend.release.parquet import ParquetMirror, build_parquet
 from backend.session import Session
 from curation.batches import item_ref
 from curation.cid import CID
-from curation.content import ContentCheck
 from curation.exports import DEFAULT_GATEWAY, croissant, dataset_card
 from curation.manifest import (
     DEFAULT_SCHEME,
@@ -43,7 +42,6 @@ __all__ = [
     "build_release",
     "check_dataset_content",
     "check_dataset_exists",
-    "check_item_content",
     "prepare_dataset",
     "rebuild_report",
 ]
@@ -58,11 +56,6 @@ class RebuildMismatch(ManifestMismatch):
 
 
 # --- content ------------------------------------------------------------------------------------------------
-
-
-def check_item_content(store: ContentStore, item: ItemState) -> ContentCheck:
-    """Stream the item's bytes (never past its declared size) and compare them with what was declared."""
-    return check_item_bytes(store, _item_job(item))
 
 
 def _item_job(item: ItemState) -> ItemJob:
